@@ -1,0 +1,71 @@
+"""What the invoke tasks do, as plain functions (tasks.py only parses flags; tests call these directly).
+Each returns an exit code or raises; errors are reported as `_posts/<file>.md:<line>: <what>`."""
+
+from pathlib import Path
+
+import pytest
+
+from . import extract, site
+from .errors import EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
+from .find import find_all
+
+
+class Refused(Exception):
+    """The build must stop; `code` says why (a snippet failed, a post is malformed, the tool broke)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
+    if chosen:
+        paths = [Path(p) if Path(p).is_absolute() else root / p for p in chosen]
+        for path in paths:
+            if not path.is_file():
+                raise Refused(f"{path}: no such post", EXIT_POST_MALFORMED)
+        return paths
+    return sorted(p for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown"))
+
+
+def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, list]:
+    """Find every post's snippets first, then write them: a malformed post stops it before any file changes."""
+    paths = posts_of(root, chosen)
+    try:
+        found = find_all(paths, root)
+    except ToolError as err:
+        raise Refused(str(err), EXIT_TOOL_BROKE) from None
+    errors = [err for err in found.values() if isinstance(err, PostError)]
+    if errors:
+        raise Refused("\n".join(str(err) for err in errors), EXIT_POST_MALFORMED)
+    extract.write_all(root / "snippets", found, every_post=not chosen)
+    return found
+
+
+def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 30, update: bool = False,
+                  jobs: int = 16, extra: list[str] = ()) -> None:
+    """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped."""
+    found = extract_posts(root, chosen)
+    if not any(found.values()):
+        print("No code snippets in the posts: nothing to verify.")
+        return
+    args = [str(p) for p in found] + ["--rootdir", str(root),
+                                      "-o", "testpaths=", "--snippet-timeout", str(timeout),
+                                      "--snippet-jobs", str(jobs), "-W", "ignore::pytest.PytestAssertRewriteWarning", *extra]
+    if update:
+        args.append("--snippet-update")
+    code = pytest.main(args)
+    if code == pytest.ExitCode.TESTS_FAILED:
+        raise Refused("Some snippets failed (listed above): the site was not built.", EXIT_SNIPPET_FAILED)
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise Refused("Stopped: some posts could not be read (see above).", EXIT_POST_MALFORMED)
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise Refused(f"pytest stopped with exit code {int(code)}.", EXIT_TOOL_BROKE)
+
+
+def build(root: Path, **options) -> Path:
+    test_snippets(root, **options)
+    try:
+        return site.build(root)
+    except ToolError as err:
+        raise Refused(str(err), EXIT_TOOL_BROKE) from None

@@ -1,0 +1,33 @@
+"""The errors an author can meet, each saying what went wrong, where, and what to do next."""
+
+from pathlib import Path
+
+# Distinct exit codes for distinct outcomes (as cog does): the caller can tell them apart.
+EXIT_SNIPPET_FAILED = 1
+EXIT_POST_MALFORMED = 2
+EXIT_TOOL_BROKE = 3
+
+
+def where(path: Path, line: int | None = None) -> str:
+    """`_posts/file.md:12`, relative to the working directory when possible."""
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = path
+    return f"{shown}:{line}" if line else str(shown)
+
+
+class PostError(Exception):
+    """A post cannot be read as Jekyll would read it; the build must refuse."""
+
+    def __init__(self, path: Path, line: int | None, problem: str, fix: str = ""):
+        self.path, self.line, self.problem, self.fix = path, line, problem, fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        text = f"{where(self.path, self.line)}: {self.problem}"
+        return f"{text}\n    {self.fix}" if self.fix else text
+
+
+class ToolError(Exception):
+    """Something outside the posts is missing or broken (Ruby, Jekyll, a folder)."""

@@ -1,0 +1,114 @@
+"""Find a post's snippets: every code block Jekyll renders, with its code exactly as the page shows it and
+the post line of its first code line."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import languages
+from .errors import PostError, where
+from .liquid import LiquidError, render
+from .markdown import code_blocks, kramdown_options
+from .post import Post, read_post
+
+FENCE = re.compile(r"^(?:[\s>]|[*+-]\s|\d+[.)]\s)*(`{3,}|~{3,})")
+
+
+@dataclass
+class Snippet:
+    post: Path
+    index: int  # 1, 2, … in page order
+    lang: str | None  # as the author wrote it
+    code: str  # exactly as the page shows it, ending with one "\n"
+    line: int  # post file line of the first code line
+    numbered: bool = False  # shown with line numbers (linenos)
+
+    @property
+    def language(self) -> str:
+        return languages.canonical(self.lang)
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:02d}{languages.extension(self.lang)}"
+
+    @property
+    def end_line(self) -> int:
+        return self.line + self.code.count("\n") - 1
+
+    @property
+    def where(self) -> str:
+        return where(self.post, self.line)
+
+
+def site_config(root: Path) -> dict:
+    config = root / "_config.yml"
+    try:
+        return (yaml.safe_load(config.read_text(encoding="utf-8")) or {}) if config.exists() else {}
+    except yaml.YAMLError as err:
+        raise PostError(config, None, f"not valid YAML: {err}") from None
+
+
+def _snippets(post: Post, rendered, blocks) -> list[Snippet]:
+    body_lines = post.body.split("\n")
+    found = []
+    for block in blocks:
+        code = block.code if block.code.endswith("\n") else block.code + "\n"
+        if block.highlight is not None:
+            tag = rendered.highlights[block.highlight]
+            first, lang, numbered = tag.first_line, tag.lang, "linenos" in tag.options
+            lines = range(first, first + code.count("\n"))
+        else:
+            first = rendered.line_of[block.line - 1]
+            if FENCE.match(body_lines[first - 1]) and code.split("\n")[0].strip() != body_lines[first - 1].strip():
+                first = rendered.line_of[block.line]  # a fence: the code starts on the next line
+            lang, numbered = block.lang, False
+            start = rendered.line_of.index(first)
+            lines = rendered.line_of[start:start + code.count("\n")]
+        liquid = sorted(set(lines) & rendered.liquid_lines)
+        if liquid:
+            raise PostError(post.path, post.body_line + liquid[0] - 1,
+                            "Liquid tags or {{ }} inside a code block: Jekyll renders them before the page shows"
+                            " the code, so readers would not see what is written",
+                            "Wrap the block in {% raw %} … {% endraw %}.")
+        found.append(Snippet(post.path, len(found) + 1, lang, code, post.body_line + first - 1, numbered))
+    return found
+
+
+def find_all(paths: list[Path], root: Path) -> dict[Path, list[Snippet] | PostError]:
+    """The snippets of each post (or the PostError that stops it), with one kramdown run for all posts."""
+    posts, rendered, found = [], [], {}
+    for path in paths:
+        try:
+            post = read_post(path)
+            try:
+                rendered.append(render(post.body))
+            except LiquidError as err:
+                raise PostError(path, post.body_line + err.line - 1, err.problem, err.fix) from None
+            posts.append(post)
+        except PostError as err:
+            found[path] = err
+    pages = code_blocks([r.text for r in rendered], kramdown_options(site_config(root)))
+    for post, page, blocks in zip(posts, rendered, pages):
+        try:
+            found[post.path] = _snippets(post, page, blocks)
+        except PostError as err:
+            found[post.path] = err
+    return {path: found[path] for path in paths}
+
+
+def find_snippets(path: Path, root: Path | None = None) -> list[Snippet]:
+    """The snippets of one post; raises PostError when it is malformed."""
+    found = find_all([path], root or site_root(path))[path]
+    if isinstance(found, PostError):
+        raise found
+    return found
+
+
+def site_root(post: Path) -> Path:
+    """The Jekyll site a post belongs to: the folder holding its `_posts`."""
+    for parent in post.resolve().parents:
+        if parent.name == "_posts":
+            return parent.parent
+    return post.resolve().parent

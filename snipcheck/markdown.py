@@ -1,0 +1,93 @@
+"""Jekyll's second pass: kramdown turns Markdown into HTML. We ask kramdown itself (the Ruby library Jekyll
+uses) rather than imitate it, then read the code blocks out of its HTML."""
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .errors import ToolError
+
+SCRIPT = Path(__file__).with_name("kramdown_html.rb")
+# Jekyll's defaults for kramdown (Jekyll::Configuration::DEFAULTS["kramdown"]); _config.yml may override.
+JEKYLL_KRAMDOWN = {"auto_ids": True, "toc_levels": [1, 2, 3, 4, 5, 6], "entity_output": "as_char",
+                   "smart_quotes": "lsquo,rsquo,ldquo,rdquo", "input": "GFM", "hard_wrap": False,
+                   "footnote_nr": 1, "show_warnings": False}
+
+
+@dataclass
+class Block:
+    """A `<pre>` code block of the page: its text as the reader sees it."""
+    code: str
+    lang: str | None
+    line: int | None  # for a Markdown code block, the document line it starts on
+    highlight: int | None  # for a {% highlight %} block, its index among the post's highlights
+
+
+class _CodeBlocks(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[Block] = []
+        self.depth = 0  # <pre> nesting: highlight's linenos table holds a <pre> inside the <pre>
+        self.figure: int | None = None
+        self.current: Block | None = None
+        self.in_gutter = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "figure" and "data-snippet" in attrs:
+            self.figure = int(attrs["data-snippet"])
+        elif tag == "pre":
+            self.depth += 1
+            if self.depth == 1 and (self.figure is not None or "data-snippet-line" in attrs):
+                line = attrs.get("data-snippet-line")
+                self.current = Block("", None, int(line) if line else None, self.figure)
+            self.in_gutter = "lineno" in (attrs.get("class") or "")
+        elif tag == "code" and self.current is not None and self.current.lang is None:
+            classes = (attrs.get("class") or "").split()
+            langs = [c.removeprefix("language-") for c in classes if c.startswith("language-")]
+            self.current.lang = langs[0] if langs else None
+
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self.depth -= 1
+            self.in_gutter = False
+            if self.depth == 0 and self.current is not None:
+                self.blocks.append(self.current)
+                self.current = None
+        elif tag == "figure":
+            self.figure = None
+
+    def handle_data(self, data):
+        if self.current is not None and not self.in_gutter:
+            self.current.code += data
+
+
+def kramdown_options(site_config: dict) -> dict:
+    options = dict(JEKYLL_KRAMDOWN)
+    options.update(site_config.get("kramdown") or {})
+    return {k: v for k, v in options.items() if not k.startswith("syntax_highlighter")}
+
+
+def code_blocks(documents: list[str], options: dict) -> list[list[Block]]:
+    """The code blocks of each Markdown document, in page order, as kramdown renders them."""
+    if not documents:
+        return []
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        raise ToolError("Ruby is not installed, and kramdown (Jekyll's Markdown library) needs it: "
+                        "run `invoke setup`.")
+    request = json.dumps({"options": options, "documents": documents})
+    done = subprocess.run([ruby, str(SCRIPT)], input=request, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ToolError(f"kramdown could not convert the posts: {done.stderr.strip()[-800:]}\n"
+                        "    Run `invoke setup` to install Jekyll and kramdown.")
+    pages = []
+    for page in json.loads(done.stdout):
+        parser = _CodeBlocks()
+        parser.feed(page)
+        parser.close()
+        pages.append(parser.blocks)
+    return pages

@@ -1,0 +1,88 @@
+"""`invoke setup`: make sure Jekyll and its plugins are installed, from Debian's packages where it can,
+then let Bundler resolve the Gemfile against them. Fast and silent when nothing is missing."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import ToolError
+
+JEKYLL_PACKAGES = ["ruby", "jekyll", "ruby-bundler", "ruby-jekyll-feed", "ruby-jekyll-seo-tag",
+                   "ruby-jekyll-sitemap", "ruby-html-proofer", "ruby-webrick"]
+BROWSER_PACKAGES = ["chromium"]
+
+
+def missing_packages(packages: list[str]) -> list[str]:
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\n", *packages],
+                          capture_output=True, text=True)
+    installed = {line.split()[0] for line in done.stdout.splitlines() if line.split()[1:2] == ["ii"]}
+    return [p for p in packages if p not in installed]
+
+
+def browser_wanted(packages: list[str]) -> bool:
+    return any(p in packages for p in BROWSER_PACKAGES)
+
+
+def _as_root(argv: list[str]) -> list[str]:
+    if os.geteuid() == 0:
+        return argv
+    if shutil.which("sudo"):
+        return ["sudo", *argv]
+    raise ToolError(f"Installing needs root: run `sudo {' '.join(argv)}`, then `invoke setup` again.")
+
+
+def install_packages(packages: list[str], say=print) -> None:
+    if not (shutil.which("dpkg-query") and shutil.which("apt-get")):
+        if shutil.which("bundle") and (not browser_wanted(packages) or shutil.which("chromium")):
+            return  # not Debian: Bundler fetches the gems itself
+        missing = packages
+    else:
+        missing = missing_packages(packages)
+    if not missing:
+        return
+    if not shutil.which("apt-get"):
+        raise ToolError("This is not a Debian/Ubuntu machine, so install these yourself: Ruby with Bundler, "
+                        "then `bundle install` (Jekyll 4.3 and the plugins in the Gemfile); for browser tests, "
+                        f"Chromium. Missing here: {', '.join(missing)}.")
+    say(f"Installing Debian packages: {' '.join(missing)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                                               *missing]):
+        done = subprocess.run(_as_root(argv), env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ToolError(f"`{' '.join(argv)}` failed:\n{done.stderr.strip()[-1500:]}")
+
+
+def _bundle_stamp(root: Path) -> tuple[Path, str]:
+    """A stamp of the Gemfile and its lock as last resolved: `bundle check` alone costs half a second."""
+    text = "".join((root / name).read_text() for name in ("Gemfile", "Gemfile.lock") if (root / name).exists())
+    return root / ".bundle" / "snipcheck-resolved", hashlib.sha256(text.encode()).hexdigest()
+
+
+def bundle(root: Path, say=print) -> None:
+    """Resolve the Gemfile with the gems already on the machine; fetch from RubyGems only if that fails."""
+    stamp, digest = _bundle_stamp(root)
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    gemfile = {**os.environ, "BUNDLE_GEMFILE": str(root / "Gemfile")}
+    if subprocess.run(["bundle", "check"], cwd=root, env=gemfile, capture_output=True).returncode == 0:
+        return _stamp(stamp, digest)
+    local = subprocess.run(["bundle", "install", "--local"], cwd=root, env=gemfile, capture_output=True, text=True)
+    if local.returncode != 0:
+        say("Some gems are not installed locally; asking RubyGems (`bundle install`).")
+        remote = subprocess.run(["bundle", "install"], cwd=root, env=gemfile, capture_output=True, text=True)
+        if remote.returncode != 0:
+            raise ToolError(f"`bundle install` failed:\n{(remote.stderr or remote.stdout).strip()[-1500:]}")
+    _stamp(stamp, digest)
+
+
+def _stamp(stamp: Path, digest: str) -> None:
+    stamp.parent.mkdir(exist_ok=True)
+    stamp.write_text(digest)
+
+
+def ensure(root: Path, browser: bool = False, say=print) -> None:
+    install_packages(JEKYLL_PACKAGES + (BROWSER_PACKAGES if browser else []), say)
+    bundle(root, say)

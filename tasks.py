@@ -1,0 +1,71 @@
+"""Tasks of the blog: verify every code snippet of every post, then build the site with Jekyll.
+`invoke --list` shows them; each one's work is done by the `snipcheck` package."""
+
+import sys
+from pathlib import Path
+
+from invoke import Exit, task
+
+from snipcheck import commands, site, toolchain
+from snipcheck.errors import EXIT_TOOL_BROKE, ToolError
+
+ROOT = Path(__file__).resolve().parent
+POST_HELP = "a post to work on (repeatable); default: every post in _posts/"
+
+
+def _run(work, *args, **kwargs):
+    """Turn our errors into a clean stop: the message and a distinct exit code, never a traceback."""
+    try:
+        return work(*args, **kwargs)
+    except commands.Refused as err:
+        raise Exit(str(err), err.code) from None
+    except ToolError as err:
+        raise Exit(str(err), EXIT_TOOL_BROKE) from None
+
+
+@task(help={"browser": "also install Chromium, for the browser tests"})
+def setup(c, browser=False):
+    """Install what is missing: Jekyll and its plugins (Debian packages), then the Gemfile's gems."""
+    _run(toolchain.ensure, ROOT, browser=browser)
+
+
+@task(iterable=["post"], help={"post": POST_HELP})
+def extract(c, post=None):
+    """Write every code block of the posts to snippets/<post>/NN.<ext>, exactly as the page shows it."""
+    found = _run(commands.extract_posts, ROOT, post)
+    print(f"Extracted {sum(len(s) for s in found.values())} snippets from {len(found)} posts into snippets/.")
+
+
+SNIPPET_HELP = {"post": POST_HELP, "timeout": "seconds before a snippet is killed (default 30)",
+                "update": "re-record what the snippets print (snippets/<post>/NN.out)",
+                "jobs": "how many snippets run at once (default 16)"}
+
+
+@task(pre=[setup], iterable=["post"], help=SNIPPET_HELP)
+def test_snippets(c, post=None, timeout=30.0, update=False, jobs=16):
+    """Extract, then verify every snippet under pytest, comparing what it prints with snippets/<post>/NN.out."""
+    _run(commands.test_snippets, ROOT, post, float(timeout), update, int(jobs))
+
+
+@task(pre=[setup], help={"timeout": SNIPPET_HELP["timeout"], "jobs": SNIPPET_HELP["jobs"]})
+def build(c, timeout=30.0, jobs=16):
+    """Verify every snippet, then build the site into _site/ (left untouched when anything fails)."""
+    built = _run(commands.build, ROOT, timeout=float(timeout), jobs=int(jobs))
+    print(f"Built the site into {built.relative_to(ROOT)}/")
+
+
+@task(pre=[build], help={"port": "port to serve on (default 4000)"})
+def serve(c, port=4000):
+    """Build, then serve the site on http://127.0.0.1:4000 and rebuild when a file changes."""
+    site.serve(ROOT, port=int(port))
+
+
+@task(pre=[setup], help={"browser": "run the browser tests too (installs Chromium)"})
+def test(c, browser=True):
+    """The whole test suite: the project's own tests, then every snippet of every post."""
+    if browser:
+        _run(toolchain.ensure, ROOT, browser=True)
+    code = c.run(f"{sys.executable} -m pytest tests", warn=True, pty=False).exited
+    test_snippets(c)
+    if code:
+        raise Exit("The project's tests failed (see above).", 1)

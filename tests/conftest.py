@@ -1,0 +1,12 @@
+import pytest
+
+from jekyll_site import FIXTURE_POSTS, GENERATED_COUNT, GENERATED_SEED, build_site, generated_posts
+
+
+@pytest.fixture(scope="session")
+def jekyll_pages(tmp_path_factory):
+    """{post file name: Page} for every fixture post and every generated post, from one Jekyll build."""
+    generated = tmp_path_factory.mktemp("generated")
+    for name, text in generated_posts(GENERATED_SEED, GENERATED_COUNT).items():
+        (generated / name).write_text(text)
+    return build_site(FIXTURE_POSTS + sorted(generated.glob("*.md")), tmp_path_factory.mktemp("site"))
