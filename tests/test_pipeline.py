@@ -1,0 +1,189 @@
+"""The blogger's loop, end to end with real Jekyll, pytest and subprocesses: extract, verify, build."""
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from sites import invoke, make_site, post
+
+LOCK_OUTPUT = "".join(f"Task Task {i}: {verb} lock\n" for i in range(3) for verb in ("acquiring", "releasing"))
+
+MIXED = post("Mixed", """\
+Some prose.
+
+```python
+import asyncio
+
+async def main():
+    print("hello from", __name__)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+```
+
+~~~json
+{"retries": 3}
+~~~
+
+1. A list item with a fence:
+
+   ```bash
+   echo "not executed"
+   ```
+
+Back to prose, then an indented block:
+
+    plain indented text block
+
+{% comment %}
+```python
+raise SystemExit("never extracted")
+```
+{% endcomment %}
+""")
+
+FAILING = post("Failing", """\
+Intro.
+
+```python
+import asyncio
+
+async def main():
+    results = await asyncio.gather(asyncio.sleep(0, 1))
+    print(reslts)
+
+asyncio.run(main())
+```
+""")
+
+
+def tree_digest(folder: Path) -> str:
+    """A fingerprint of every file's path, bytes and mode below `folder`."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes() + str(path.stat().st_mode).encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def site(tmp_path):
+    return make_site(tmp_path / "blog", {"2024-02-01-mixed.md": MIXED})
+
+
+def test_invoke_list_documents_every_task(site):
+    listed = invoke(site, "--list").stdout
+    for name in ("setup", "extract", "test-snippets", "build", "serve", "test"):
+        assert re.search(rf"^\s+{name}\s+\S", listed, re.M), listed
+    helped = invoke(site, "--help", "test-snippets").stdout
+    for flag in ("--post", "--timeout", "--update", "--jobs"):
+        assert flag in helped
+
+
+def test_extract_writes_one_file_per_code_block_in_page_order(site):
+    before = (site / "_posts" / "2024-02-01-mixed.md").read_bytes()
+    done = invoke(site, "extract")
+    assert done.returncode == 0, done.stderr
+    folder = site / "snippets" / "2024-02-01-mixed"
+    assert sorted(p.name for p in folder.iterdir()) == ["01.py", "02.json", "03.sh", "04.txt"]
+    assert (folder / "02.json").read_text() == '{"retries": 3}\n'
+    assert (folder / "03.sh").read_text() == 'echo "not executed"\n'
+    assert (folder / "04.txt").read_text() == "plain indented text block\n"
+    assert "never extracted" not in "".join(p.read_text() for p in folder.iterdir())
+    assert (site / "_posts" / "2024-02-01-mixed.md").read_bytes() == before
+
+
+def test_extract_removes_stale_snippets(site):
+    invoke(site, "extract")
+    stale = site / "snippets" / "2024-02-01-mixed" / "07.py"
+    stale.write_text("print('old')\n")
+    gone = site / "snippets" / "2023-01-01-deleted-post"
+    gone.mkdir()
+    (gone / "01.py").write_text("pass\n")
+    assert invoke(site, "extract").returncode == 0
+    assert not stale.exists() and not gone.exists()
+
+
+def test_snippet_runs_as_main_in_a_temporary_folder_and_its_output_is_recorded(site):
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = site / "snippets" / "2024-02-01-mixed"
+    assert (folder / "01.out").read_text() == "hello from __main__\n"
+    assert "2024-02-01-mixed.md: 3 verified, 0 failed, 0 skipped, 1 shown, not verified" in done.stdout
+
+
+def test_each_snippet_is_a_pytest_item_named_by_post_and_line(site):
+    invoke(site, "extract")
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "pytest", "_posts", "--collect-only", "-q"], cwd=site,
+                          capture_output=True, text=True)
+    assert "_posts/2024-02-01-mixed.md::01.py:8" in done.stdout, done.stdout
+    assert "_posts/2024-02-01-mixed.md::02.json:18" in done.stdout
+
+
+def test_a_changed_output_fails_with_a_diff_until_updated(site):
+    assert invoke(site, "test-snippets").returncode == 0
+    recorded = site / "snippets" / "2024-02-01-mixed" / "01.out"
+    recorded.write_text("hello from somewhere else\n")
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 1
+    assert "-hello from somewhere else" in done.stdout and "+hello from __main__" in done.stdout
+    assert invoke(site, "test-snippets", "--update").returncode == 0
+    assert recorded.read_text() == "hello from __main__\n"
+
+
+def test_a_failing_snippet_names_the_post_line_that_raised(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-02-02-failing.md": FAILING})
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 1
+    # line 12 of the post is `print(reslts)`, inside the block
+    assert "_posts/2024-02-02-failing.md:12: NameError: name 'reslts' is not defined" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_hanging_snippet_times_out(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-02-03-hang.md": post("Hang", "```python\nwhile True:\n    pass\n```\n")})
+    done = invoke(site, "test-snippets", "--timeout", "1")
+    assert done.returncode == 1
+    assert "_posts/2024-02-03-hang.md:6: timed out after 1 s" in done.stdout
+
+
+def test_build_publishes_the_seed_post_with_its_verified_output(tmp_path):
+    site = make_site(tmp_path / "blog", seed=True)
+    done = invoke(site, "build")
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (site / "_site/2024/06/03/asyncio-beyond-the-basics/index.html").read_text()
+    assert "Verified with Python 3." in page
+    assert 'class="highlight"' in page and '<span class="k">async</span>' in page
+    assert (site / "_site/snippets/2024-06-03-asyncio-beyond-the-basics/01.py").read_text().startswith("import asyncio")
+    assert (site / "snippets/2024-06-03-asyncio-beyond-the-basics/01.out").read_text() == LOCK_OUTPUT
+
+
+def test_a_refused_build_leaves_the_published_site_byte_identical(tmp_path):
+    site = make_site(tmp_path / "blog", seed=True)
+    assert invoke(site, "build").returncode == 0
+    before = tree_digest(site / "_site")
+    (site / "_posts" / "2024-02-02-failing.md").write_text(FAILING)
+    done = invoke(site, "build")
+    assert done.returncode == 1
+    assert "_posts/2024-02-02-failing.md:12: NameError" in done.stdout
+    assert tree_digest(site / "_site") == before
+
+
+@pytest.mark.parametrize("text, where, message", [
+    (post("Open", "{% highlight python %}\nprint(1)\n"), ":5:", "'{% highlight %}' is never closed"),
+    ("---\ntitle: [unclosed\n---\nText\n", ":", "front matter is not valid YAML"),
+    ("No front matter here.\n", ":1:", "no front matter"),
+    (post("Liquid", "```python\nprint(f'{{ name }}')\n```\n"), ":6:", "Liquid tags or {{ }} inside a code block"),
+])
+def test_a_malformed_post_is_refused_with_its_file_and_line(tmp_path, text, where, message):
+    site = make_site(tmp_path / "blog", {"2024-02-04-bad.md": text})
+    done = invoke(site, "build")
+    assert done.returncode == 2
+    assert f"_posts/2024-02-04-bad.md{where}" in done.stderr and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (site / "_site").exists()
