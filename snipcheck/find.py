@@ -2,12 +2,13 @@
 the post line of its first code line."""
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from . import languages
+from . import directives, languages
+from .directives import DirectiveError, Directives
 from .errors import PostError, where
 from .liquid import LiquidError, render
 from .markdown import code_blocks, kramdown_options
@@ -24,6 +25,7 @@ class Snippet:
     code: str  # exactly as the page shows it, ending with one "\n"
     line: int  # post file line of the first code line
     numbered: bool = False  # shown with line numbers (linenos)
+    directives: Directives = field(default_factory=Directives)
 
     @property
     def language(self) -> str:
@@ -73,7 +75,34 @@ def _snippets(post: Post, rendered, blocks) -> list[Snippet]:
                             " the code, so readers would not see what is written",
                             "Wrap the block in {% raw %} … {% endraw %}.")
         found.append(Snippet(post.path, len(found) + 1, lang, code, post.body_line + first - 1, numbered))
+    try:
+        _attach_directives(post, found, body_lines)
+    except DirectiveError as err:
+        raise PostError(post.path, post.body_line + err.line - 1, err.problem,
+                        "Write the directive right before the code block it is for.") from None
     return found
+
+
+OPENING = re.compile(r"^\s*(?:[*+>-]\s*|\d+[.)]\s*)*(`{3,}|~{3,}|\{%-?\s*highlight\b)")
+
+
+def _attach_directives(post: Post, snippets: list[Snippet], body_lines: list[str]) -> None:
+    """Give each directive comment to the code block right after it (blank lines and other directives
+    may stand between); comments shown inside code blocks are examples, not directives."""
+    body_of = lambda post_line: post_line - post.body_line + 1  # noqa: E731
+    inside = [(body_of(s.line) - 1, body_of(s.end_line) + 1) for s in snippets]
+    comments = [c for c in directives.find(post.body)
+                if not any(lo <= c.start <= hi for lo, hi in inside)]
+    taken = {line for c in comments for line in range(c.start, c.end + 1)}
+    for comment in comments:
+        target = next((s for s in snippets if body_of(s.line) > comment.end), None)
+        between = range(comment.end + 1, body_of(target.line) if target else len(body_lines) + 1)
+        stray = [n for n in between if n not in taken and body_lines[n - 1].strip()
+                 and not OPENING.match(body_lines[n - 1])]
+        if target is None or stray:
+            raise DirectiveError(comment.start, "this snippet directive is not directly before a code block")
+        directives.parse(comment, target.directives)
+        target.directives.lines.append(post.body_line + comment.start - 1)
 
 
 def find_all(paths: list[Path], root: Path) -> dict[Path, list[Snippet] | PostError]:

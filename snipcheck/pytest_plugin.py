@@ -2,21 +2,25 @@
 `_posts/<post>.md::NN.ext:LINE`. `pytest _posts/` verifies them all."""
 
 import datetime
+import json
 import os
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
-from . import publish, record, verify
+from . import diagnostics, plan, publish, record, verify
 from .errors import PostError, where
-from .extract import post_folder, write_post
+from .extract import write_post
 from .find import Snippet, find_all, site_root
 from .runner import Runner
 
 RESULT = "snippet"  # the user_properties key that carries a snippet's result to the summary (xdist too)
 POSTS = pytest.StashKey[dict]()
 SESSION = pytest.StashKey["SnippetSession"]()
+WORDS = {verify.VERIFIED: ("verified", "V", "VERIFIED"), verify.SKIPPED: ("skipped", "s", "SKIPPED"),
+         verify.UNVERIFIED: ("shown, not verified", "u", "SHOWN, NOT VERIFIED")}
 
 
 def pytest_addoption(parser):
@@ -27,6 +31,9 @@ def pytest_addoption(parser):
                     help="re-record each snippet's output (NN.out) instead of comparing with it")
     group.addoption("--snippet-jobs", type=int, default=16, metavar="N",
                     help="how many snippets may run at once; default 16 (they mostly wait)")
+    group.addoption("--snippet-slow-callback", type=float, default=0.1, metavar="SECONDS",
+                    help="fail a snippet whose callback or task blocks the event loop longer; default 0.1")
+    group.addoption("--snippet-report", metavar="PATH", help="also write the results as JSON to PATH")
 
 
 def pytest_configure(config):
@@ -58,9 +65,19 @@ class PostFile(pytest.File):
             raise self.CollectError(str(found))
         root = site_root(self.path)
         files = write_post(root / "snippets", self.path, found)
-        for snippet, file in zip(found, files):
-            yield SnippetItem.from_parent(self, name=f"{snippet.name}:{snippet.line}", snippet=snippet,
-                                          file=file, root=root)
+        jobs = plan.plan(found, self.config.getoption("snippet_timeout"),
+                         self.config.getoption("snippet_slow_callback"))
+        shows_output_of = plan.output_blocks(found)
+        items = {}
+        for job, file in zip(jobs, files):
+            producer = items.get(shows_output_of.get(job.snippet.index))
+            items[job.snippet.index] = SnippetItem.from_parent(
+                self, name=f"{job.snippet.name}:{job.snippet.line}", job=job, file=file, root=root,
+                producer=producer)
+            yield items[job.snippet.index]
+        python = [s for s in found if s.language == "python"]
+        if python and all(s.directives.skip for s in python):
+            yield PostExecutesNothing.from_parent(self, name="python-is-executed", first=python[0])
 
 
 class SnippetFailed(Exception):
@@ -68,24 +85,40 @@ class SnippetFailed(Exception):
 
 
 class SnippetItem(pytest.Item):
-    def __init__(self, *, snippet: Snippet, file: Path, root: Path, **kwargs):
+    def __init__(self, *, job: plan.Job, file: Path, root: Path, producer: "SnippetItem | None", **kwargs):
         super().__init__(**kwargs)
-        self.snippet, self.file, self.root = snippet, file, root
+        self.job, self.snippet, self.file, self.root, self.producer = job, job.snippet, file, root, producer
         self.future = None
 
     def start(self):
-        timeout = self.config.getoption("snippet_timeout")
-        self.future = self.config.stash[SESSION].runner.submit(lambda: verify.verify(self.snippet, timeout))
+        if self.producer is None:
+            self.future = self.config.stash[SESSION].runner.submit(lambda: verify.verify(self.job))
 
-    def runtest(self):
+    def _result(self) -> verify.Result:
+        if self.producer is not None:  # this block shows another block's output: verified with it
+            source = self.producer.outcome()
+            if source.status == verify.VERIFIED:
+                return verify.Result(verify.VERIFIED, f"the output of {self.producer.snippet.name}")
+            return verify.Result(source.status if source.status != verify.FAILED else verify.UNVERIFIED, "",
+                                 f"the output of {self.producer.snippet.name}, which was not verified")
         if self.future is None:
             self.start()
-        result = self.future.result()
-        if result.status == verify.VERIFIED and self.snippet.language == "python":
-            diff = record.check_output(record.output_file(self.file), result.stdout,
-                                       self.config.getoption("snippet_update"))
-            if diff:
-                result.status, result.reason = verify.FAILED, diff
+        return self.future.result()
+
+    def outcome(self) -> verify.Result:
+        """This snippet's result, including the comparison with its recorded output (once)."""
+        if not hasattr(self, "_outcome"):
+            result = self._result()
+            if result.status == verify.VERIFIED and self.snippet.language == "python":
+                diff = record.check_output(record.output_file(self.file), result.stdout,
+                                           self.config.getoption("snippet_update"))
+                if diff:
+                    result.status, result.reason, result.line = verify.FAILED, diff, self.snippet.line
+            self._outcome = result
+        return self._outcome
+
+    def runtest(self):
+        result = self.outcome()
         self.user_properties.append((RESULT, self._entry(result)))
         if result.status == verify.FAILED:
             raise SnippetFailed(result)
@@ -94,36 +127,64 @@ class SnippetItem(pytest.Item):
 
     def _entry(self, result) -> dict:
         """What the page and the summary need to know, as plain data (it travels between xdist workers)."""
-        post_line = self.snippet.line + (result.line or 1) - 1
         return {"post": os.path.relpath(self.snippet.post, self.root), "site": str(self.root),
                 "index": self.snippet.index, "line": self.snippet.line, "lang": self.snippet.lang,
                 "file": os.path.relpath(self.file, self.root), "sha256": publish.code_sha256(self.snippet.code),
                 "status": result.status, "checker": result.checker, "date": datetime.date.today().isoformat(),
                 "output": result.stdout if result.status == verify.VERIFIED else None,
-                "reason": result.reason or None, "where": where(self.snippet.post, post_line)}
+                "reason": result.reason or None, "where": where(self.snippet.post, result.line or self.snippet.line)}
 
     def repr_failure(self, excinfo):
         if not isinstance(excinfo.value, SnippetFailed):
             return super().repr_failure(excinfo)
         result = excinfo.value.args[0]
-        at = self.snippet.line + (result.line or 1) - 1
+        at = result.line or self.snippet.line
         lines = self.snippet.code.rstrip("\n").split("\n")
         listing = [f"{'>' if self.snippet.line + i == at else ' '} {self.snippet.line + i:4d} | {text}"
                    for i, text in enumerate(lines)]
         parts = [f"{where(self.snippet.post, at)}: {result.reason}", "", *listing]
         if result.stderr.strip():
-            parts += ["", "stderr:", *result.stderr.rstrip().splitlines()[-20:]]
+            parts += ["", "stderr:", *self._in_post_terms(result.stderr).rstrip().splitlines()[-25:]]
         return "\n".join(parts)
+
+    def _in_post_terms(self, text: str) -> str:
+        """Traceback lines of the snippet files, pointed at the post instead."""
+        lines = {s.name: s.line for s in self.job.chain}
+
+        def repoint(match):
+            name, line = match.group(1), int(match.group(2))
+            if name not in lines:
+                return match.group(0)
+            return f'File "{where(self.snippet.post)}", line {lines[name] + line - 1}'
+        return diagnostics.FRAME.sub(repoint, text)
 
     def reportinfo(self):
         return self.path, self.snippet.line - 1, f"snippet {self.snippet.name} ({self.snippet.lang or 'text'})"
+
+
+class PostExecutesNothing(pytest.Item):
+    """A post that shows Python but skips every block of it verifies nothing: say so, and fail."""
+
+    def __init__(self, *, first: Snippet, **kwargs):
+        super().__init__(**kwargs)
+        self.first = first
+
+    def runtest(self):
+        raise SnippetFailed(self.first)
+
+    def repr_failure(self, excinfo):
+        return (f"{where(self.first.post, self.first.line)}: vacuous post: every Python block is skipped, so none "
+                "of its code is executed; remove a `skip`, or verify at least one block")
+
+    def reportinfo(self):
+        return self.path, self.first.line - 1, "every Python block is skipped"
 
 
 class SnippetSession:
     """Per pytest run: starts the snippets, gathers their results, publishes them and sums them up."""
 
     def __init__(self, config):
-        self.config, self.runner, self.entries = config, None, []
+        self.config, self.runner, self.entries, self.failures = config, None, [], []
 
     def pytest_collection_finish(self, session):
         """Start every selected snippet now; each item then only waits for its own result."""
@@ -136,6 +197,14 @@ class SnippetSession:
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
             self.entries += [value for key, value in report.user_properties if key == RESULT]
+            if report.failed and not any(key == RESULT for key, _ in report.user_properties):
+                self.failures.append(str(report.longrepr).splitlines()[0])
+
+    def pytest_report_teststatus(self, report, config):
+        entry = dict(report.user_properties).get(RESULT)
+        if report.when == "call" and entry and entry["status"] in WORDS:
+            return WORDS[entry["status"]]
+        return None
 
     def pytest_sessionfinish(self, session):
         if self.runner is not None:
@@ -148,9 +217,18 @@ class SnippetSession:
         for (site, post), entries in by_post.items():
             page = [{k: v for k, v in e.items() if k not in ("site", "post", "where")} for e in entries]
             publish.write_post_data(Path(site) / "_data", post, page)
+        report = self.config.getoption("snippet_report")
+        if report:
+            Path(report).parent.mkdir(parents=True, exist_ok=True)
+            Path(report).write_text(json.dumps({"snippets": self.entries, "failures": self._failure_lines()},
+                                               indent=1) + "\n")
+
+    def _failure_lines(self) -> list[str]:
+        lines = [f"{e['where']}: {e['reason'].splitlines()[0]}" for e in self.entries if e["status"] == verify.FAILED]
+        return lines + self.failures
 
     def pytest_terminal_summary(self, terminalreporter):
-        if not self.entries:
+        if not self.entries and not self.failures:
             return
         write = terminalreporter.write_line
         terminalreporter.section("snippets")
@@ -160,6 +238,5 @@ class SnippetSession:
         for post, counts in sorted(by_post.items()):
             write(f"{post}: {counts['verified']} verified, {counts['failed']} failed, "
                   f"{counts['skipped']} skipped, {counts['unverified']} shown, not verified")
-        for entry in self.entries:
-            if entry["status"] == verify.FAILED:
-                write(f"{entry['where']}: {entry['reason'].splitlines()[0]}", red=True)
+        for line in self._failure_lines():
+            write(line, red=True)

@@ -1,16 +1,21 @@
 """Verify one snippet by its language: run Python, run `pycon` sessions as doctests, parse data formats,
 syntax-check shell. A function of the snippet alone, so results can be run concurrently and cached."""
 
+import ast
+import difflib
+import doctest
 import json
 import platform
 import re
 import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import yaml
 
-from . import process
+from . import diagnostics, process
 from .find import Snippet
+from .plan import Job
 
 VERIFIED, FAILED, SKIPPED, UNVERIFIED = "verified", "failed", "skipped", "unverified"
 SHELLS = {"bash", "sh", "shell", "zsh"}
@@ -21,41 +26,114 @@ class Result:
     status: str
     checker: str  # what verified it, for the reader: "Python 3.11.7", "JSON parser"
     reason: str = ""
-    line: int | None = None  # the snippet's own line (1-based) the failure points at
+    line: int | None = None  # the post line the failure points at
     stdout: str = ""
     stderr: str = ""
 
 
-def _traceback_line(stderr: str, filename: str) -> int | None:
-    lines = re.findall(rf'File "(?:.*/)?{re.escape(filename)}", line (\d+)', stderr)
-    return int(lines[-1]) if lines else None
+SITE = Path(__file__).with_name("sandbox_site")
+BOUNDARY = "\x1esnipcheck-boundary\n"
 
 
-def _last_error(stderr: str) -> str:
-    """The exception line of a traceback: `NameError: name 'x' is not defined`."""
-    for line in reversed(stderr.strip().splitlines()):
-        if re.match(r"^[\w.]+(Error|Exception|Exit|Interrupt|Warning)\b|^\w+: ", line):
-            return line.strip()
-    return stderr.strip().splitlines()[-1] if stderr.strip() else ""
+def _files(job: Job) -> tuple[dict[str, str], list[str]]:
+    """The files to write and the order to run them in: setup code goes right before its block."""
+    files, order = {}, []
+    for snippet in job.chain:
+        if snippet.directives.setup:
+            name = f"{snippet.index:02d}.setup.py"
+            files[name] = snippet.directives.setup
+            order.append(name)
+        files[snippet.name] = snippet.code
+        order.append(snippet.name)
+    return files, order
 
 
-async def _run_python(snippet: Snippet, timeout: float) -> Result:
+def _post_line(job: Job, file: str | None, line: int | None) -> int:
+    """Map a snippet file's line to the post; setup code is not on the page, so it points at its block."""
+    for snippet in job.chain:
+        if file == snippet.name and line:
+            return snippet.line + line - 1
+        if file == f"{snippet.index:02d}.setup.py":
+            return snippet.line
+    return job.snippet.line
+
+
+def _shown(job: Job, post_line: int) -> str:
+    """Where the block shows line numbers, also the number the reader sees."""
+    s = job.snippet
+    return f" (line {post_line - s.line + 1} as numbered on the page)" if s.numbered and s.line <= post_line <= s.end_line else ""
+
+
+def vacuous(code: str) -> bool:
+    """True when the top level only imports and defines, so running it proves nothing."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return False
+    defining = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
+    for node in tree.body:
+        if isinstance(node, defining) or (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
+            continue
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and not any(
+                isinstance(n, (ast.Call, ast.Await)) for n in ast.walk(node)):
+            continue
+        return False
+    return True
+
+
+async def _run_python(job: Job) -> Result:
     checker = f"Python {platform.python_version()}"
-    done = await process.run([process.python(), snippet.name], {snippet.name: snippet.code}, timeout)
-    result = Result(VERIFIED, checker, stdout=done.stdout, stderr=done.stderr)
+    files, order = _files(job)
+    python = [process.python(), "-X", "dev"]
+    argv = [*python, order[0]] if len(order) == 1 else [*python, "-m", "snippet_session", *order]
+    env = {"PYTHONPATH": str(SITE), "PYTHONASYNCIODEBUG": "1", "SNIPCHECK_SLOW_CALLBACK": str(job.slow_callback)}
+    done = await process.run(argv, files, job.timeout, env)
+    stderr, found = diagnostics.split(done.stderr)
+    stdout = done.stdout
+    if len(order) > 1:  # a session: keep the output of this block only
+        parts = stdout.split(BOUNDARY)
+        stdout = parts[len(order) - 1] if len(parts) >= len(order) else parts[-1]
+    result = Result(VERIFIED, checker, stdout=stdout, stderr=stderr)
+    d = job.snippet.directives
+
+    def fail(reason: str, file: str | None = None, line: int | None = None) -> Result:
+        result.status, result.line = FAILED, _post_line(job, file, line)
+        result.reason = reason + _shown(job, result.line)
+        return result
+
     if done.timed_out:
-        result.status, result.reason = FAILED, f"timed out after {timeout:g} s"
-    elif done.returncode != 0:
-        error = _last_error(done.stderr) or f"exit status {done.returncode}"
+        return fail(f"timed out after {job.timeout:g} s")
+    error = diagnostics.exception_line(stderr) if done.returncode else ""
+    file, line = diagnostics.last_frame(stderr) if done.returncode else (None, None)
+    if d.expect_exception:
+        raised = error.split(":")[0].rsplit(".", 1)[-1]
+        if raised != d.expect_exception.rsplit(".", 1)[-1]:
+            got = f"it raised {error}" if done.returncode else "it ran without raising"
+            return fail(f"expected {d.expect_exception}, but {got}", file, line)
+    elif d.expect_exit is not None:
+        if done.returncode != d.expect_exit:
+            return fail(f"expected exit status {d.expect_exit}, got exit status {done.returncode}", file, line)
+    elif done.returncode:
         status = f"exit status {done.returncode}"
-        result.status, result.line = FAILED, _traceback_line(done.stderr, snippet.name)
-        result.reason = error if error.startswith(status) or done.returncode == 1 else f"{status}: {error}"
+        traceback = "Traceback" in stderr or error.startswith("SyntaxError") or "Error" in error.split(":")[0]
+        return fail(error if traceback else f"{status} (last stderr line: {error})" if error else status, file, line)
+    for problem in diagnostics.problems(found, job.slow_callback):
+        return fail(problem.reason, problem.file, problem.line)
     if done.truncated:
-        result.reason = (result.reason + "; " if result.reason else "") + "output truncated at 1 MB"
+        return fail("output truncated: a snippet may print at most 1 MB per stream")
+    if not (d.definitions or job.used_later or d.expect_exception or d.expect_exit) and vacuous(job.snippet.code):
+        return fail("vacuous pass: the block only defines functions and classes and never calls them (a missing "
+                    "`asyncio.run(main())`?); if that is intended, put `<!-- snippet: definitions -->` before it")
+    if job.expected_output is not None:
+        want = job.expected_output.code
+        if not doctest.OutputChecker().check_output(want, stdout, doctest.ELLIPSIS):
+            diff = "".join(difflib.unified_diff(want.splitlines(True), stdout.splitlines(True), "shown", "printed"))
+            return fail(f"output differs from the block shown after it (line {job.expected_output.line}):\n{diff}")
     return result
 
 
-async def _run_doctest(snippet: Snippet, timeout: float) -> Result:
+async def _run_doctest(job: Job) -> Result:
+    snippet, timeout = job.snippet, job.timeout
     checker = f"Python {platform.python_version()} doctest"
     argv = [process.python(), "-m", "doctest", "-o", "ELLIPSIS", snippet.name]
     done = await process.run(argv, {snippet.name: snippet.code}, timeout)
@@ -63,13 +141,23 @@ async def _run_doctest(snippet: Snippet, timeout: float) -> Result:
         return Result(FAILED, checker, f"timed out after {timeout:g} s")
     if done.returncode != 0:
         line = re.search(rf'File "{re.escape(snippet.name)}", line (\d+)', done.stdout)
-        first = done.stdout.split("*" * 70)[1].strip() if "*" * 70 in done.stdout else done.stdout.strip()
-        return Result(FAILED, checker, "doctest failed:\n" + first, int(line.group(1)) if line else None,
+        report = done.stdout.split("*" * 70)[1].strip() if "*" * 70 in done.stdout else done.stdout.strip()
+        parts = re.search(r"Failed example:\n(.*?)\n(?:Expected:\n(.*?)\nGot:\n(.*)|Exception raised:\n(.*))$",
+                          report, re.S)
+        if parts and parts.group(4):
+            summary = f"{parts.group(1).strip()} raised {diagnostics.exception_line(parts.group(4))}"
+        elif parts:
+            summary = f"{parts.group(1).strip()} printed {parts.group(3).strip()!r}, the page shows " \
+                      f"{parts.group(2).strip()!r}"
+        else:
+            summary = report.splitlines()[0] if report else f"exit status {done.returncode}"
+        return Result(FAILED, checker, f"doctest failed: {summary}\n{report}", int(line.group(1)) if line else None,
                       done.stdout, done.stderr)
     return Result(VERIFIED, checker)
 
 
-async def _run_shell_syntax(snippet: Snippet, timeout: float) -> Result:
+async def _run_shell_syntax(job: Job) -> Result:
+    snippet, timeout = job.snippet, job.timeout
     code = snippet.code
     if snippet.language == "console":  # keep the commands after `$ ` prompts, drop their output
         code = "\n".join(line[2:] if line.startswith("$ ") else "" for line in code.split("\n"))
@@ -102,14 +190,23 @@ def _parse(snippet: Snippet) -> Result:
     return Result(VERIFIED, {"json": "JSON parser", "yaml": "YAML parser"}.get(lang, "TOML parser"))
 
 
-async def verify(snippet: Snippet, timeout: float) -> Result:
-    lang = snippet.language
+def _with_post_line(job: Job, result: Result) -> Result:
+    """Checkers count lines within the block; reports count them in the post."""
+    if result.status == FAILED:
+        result.line = job.snippet.line + (result.line or 1) - 1
+    return result
+
+
+async def verify(job: Job) -> Result:
+    snippet, lang = job.snippet, job.snippet.language
+    if snippet.directives.skip:
+        return Result(SKIPPED, "", f"skipped: {snippet.directives.skip}")
     if lang == "python":
-        return await _run_python(snippet, timeout)
+        return await _run_python(job)
     if lang == "pycon":
-        return await _run_doctest(snippet, timeout)
+        return _with_post_line(job, await _run_doctest(job))
     if lang in SHELLS or lang == "console":
-        return await _run_shell_syntax(snippet, timeout)
+        return _with_post_line(job, await _run_shell_syntax(job))
     if lang in ("json", "yaml", "toml"):
-        return _parse(snippet)
+        return _with_post_line(job, _parse(snippet))
     return Result(UNVERIFIED, "", f"shown, not verified: no checker for {snippet.lang or 'plain text'}")
