@@ -49,9 +49,11 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
     if not any(found.values()):
         print("No code snippets in the posts: nothing to verify.")
         return
-    args = [str(p) for p in found] + ["--rootdir", str(root),
-                                      "-o", "testpaths=", "--snippet-timeout", str(timeout),
-                                      "--snippet-jobs", str(jobs), "-W", "ignore::pytest.PytestAssertRewriteWarning", *extra]
+    reports = root / "reports"
+    args = [*map(str, found), "--rootdir", str(root), "-o", "testpaths=", "-v", "-p", "no:cacheprovider",
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us before pytest started
+            "--snippet-timeout", str(timeout), "--snippet-jobs", str(jobs),
+            "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
     if update:
         args.append("--snippet-update")
     code = pytest.main(args)

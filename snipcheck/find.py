@@ -52,7 +52,7 @@ def site_config(root: Path) -> dict:
         raise PostError(config, None, f"not valid YAML: {err}") from None
 
 
-def _snippets(post: Post, rendered, blocks) -> list[Snippet]:
+def _snippets(post: Post, rendered, blocks, strict: bool) -> list[Snippet]:
     body_lines = post.body.split("\n")
     found = []
     for block in blocks:
@@ -75,12 +75,44 @@ def _snippets(post: Post, rendered, blocks) -> list[Snippet]:
                             " the code, so readers would not see what is written",
                             "Wrap the block in {% raw %} … {% endraw %}.")
         found.append(Snippet(post.path, len(found) + 1, lang, code, post.body_line + first - 1, numbered))
+    if strict:
+        _refuse_unclosed_fence(post, rendered, found)
     try:
         _attach_directives(post, found, body_lines)
     except DirectiveError as err:
         raise PostError(post.path, post.body_line + err.line - 1, err.problem,
                         "Write the directive right before the code block it is for.") from None
     return found
+
+
+FENCE_OPEN = re.compile(r"^(?:[ >]*|.*?(?:[*+-]|\d+[.)]) +)(`{3,}|~{3,})\s*\S*\s*$")
+
+
+def _refuse_unclosed_fence(post: Post, rendered, snippets: list[Snippet]) -> None:
+    """kramdown shows a fence that is never closed as plain text, silently; the author meant code.
+    Fence lines that are not part of a code block pair up opener → closer; a leftover opener is the error."""
+    covered = {line for s in snippets for line in range(s.line - 1, s.end_line + 2)}
+    open_fence, wordy = None, None
+    for i, text in enumerate(rendered.text.split("\n")):
+        post_line = post.body_line + rendered.line_of[i] - 1
+        if wordy is None and post_line not in covered and re.match(r"^[ >]*(`{3,}|~{3,})\s*\S+\s+\S", text):
+            wordy = post_line
+        fence = FENCE_OPEN.match(text)
+        if not fence or post_line in covered:
+            continue
+        chars = fence.group(1)
+        if open_fence is None:
+            open_fence = (chars, post_line)
+        elif chars[0] == open_fence[0][0] and len(chars) >= len(open_fence[0]) and text.strip() == chars:
+            open_fence = None
+    if open_fence:
+        chars, line = open_fence
+        fix = f"Close it with a line of {chars} after the code."
+        if wordy and wordy < line:
+            fix = (f"Line {wordy} is not a fence either: kramdown takes one word after a fence (the language). "
+                   f"Put options such as linenos in {{% highlight %}} instead.")
+        raise PostError(post.path, line, f"this code fence {chars} is never closed, so Jekyll shows the code as "
+                        "plain text", fix)
 
 
 OPENING = re.compile(r"^\s*(?:[*+>-]\s*|\d+[.)]\s*)*(`{3,}|~{3,}|\{%-?\s*highlight\b)")
@@ -105,8 +137,9 @@ def _attach_directives(post: Post, snippets: list[Snippet], body_lines: list[str
         target.directives.lines.append(post.body_line + comment.start - 1)
 
 
-def find_all(paths: list[Path], root: Path) -> dict[Path, list[Snippet] | PostError]:
-    """The snippets of each post (or the PostError that stops it), with one kramdown run for all posts."""
+def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, list[Snippet] | PostError]:
+    """The snippets of each post (or the PostError that stops it), with one kramdown run for all posts.
+    `strict` also refuses what Jekyll renders but the author cannot have meant (a fence never closed)."""
     posts, rendered, found = [], [], {}
     for path in paths:
         try:
@@ -121,15 +154,15 @@ def find_all(paths: list[Path], root: Path) -> dict[Path, list[Snippet] | PostEr
     pages = code_blocks([r.text for r in rendered], kramdown_options(site_config(root)))
     for post, page, blocks in zip(posts, rendered, pages):
         try:
-            found[post.path] = _snippets(post, page, blocks)
+            found[post.path] = _snippets(post, page, blocks, strict)
         except PostError as err:
             found[post.path] = err
     return {path: found[path] for path in paths}
 
 
-def find_snippets(path: Path, root: Path | None = None) -> list[Snippet]:
-    """The snippets of one post; raises PostError when it is malformed."""
-    found = find_all([path], root or site_root(path))[path]
+def find_snippets(path: Path, root: Path | None = None, strict: bool = False) -> list[Snippet]:
+    """The snippets of one post, exactly the code blocks Jekyll renders; raises PostError when malformed."""
+    found = find_all([path], root or site_root(path), strict)[path]
     if isinstance(found, PostError):
         raise found
     return found
