@@ -6,7 +6,7 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from snipcheck import commands, site, toolchain
+from snipcheck import commands, preview, toolchain
 from snipcheck.errors import EXIT_TOOL_BROKE, ToolError
 
 ROOT = Path(__file__).resolve().parent
@@ -38,26 +38,27 @@ def extract(c, post=None):
 
 SNIPPET_HELP = {"post": POST_HELP, "timeout": "seconds before a snippet is killed (default 30)",
                 "update": "re-record what the snippets print (snippets/<post>/NN.out)",
-                "jobs": "how many snippets run at once (default 16)"}
+                "jobs": "how many snippets run at once (default 16)",
+                "no_cache": "run every snippet, even those whose passing result is cached"}
 
 
 @task(pre=[setup], iterable=["post"], help=SNIPPET_HELP)
-def test_snippets(c, post=None, timeout=30.0, update=False, jobs=16):
+def test_snippets(c, post=None, timeout=30.0, update=False, jobs=16, no_cache=False):
     """Extract, then verify every snippet under pytest, comparing what it prints with snippets/<post>/NN.out."""
-    _run(commands.test_snippets, ROOT, post, float(timeout), update, int(jobs))
+    _run(commands.test_snippets, ROOT, post, float(timeout), update, int(jobs), no_cache)
 
 
-@task(pre=[setup], help={"timeout": SNIPPET_HELP["timeout"], "jobs": SNIPPET_HELP["jobs"]})
-def build(c, timeout=30.0, jobs=16):
+@task(pre=[setup], help={name: SNIPPET_HELP[name] for name in ("timeout", "jobs", "no_cache")})
+def build(c, timeout=30.0, jobs=16, no_cache=False):
     """Verify every snippet, then build the site into _site/ (left untouched when anything fails)."""
-    built = _run(commands.build, ROOT, timeout=float(timeout), jobs=int(jobs))
+    built = _run(commands.build, ROOT, timeout=float(timeout), jobs=int(jobs), no_cache=no_cache)
     print(f"Built the site into {built.relative_to(ROOT)}/")
 
 
-@task(pre=[build], help={"port": "port to serve on (default 4000)"})
-def serve(c, port=4000):
-    """Build, then serve the site on http://127.0.0.1:4000 and rebuild when a file changes."""
-    site.serve(ROOT, port=int(port))
+@task(pre=[setup], help={"port": "port to serve on (default 4000)", "timeout": SNIPPET_HELP["timeout"]})
+def serve(c, port=4000, timeout=30.0):
+    """Preview on http://127.0.0.1:4000: verify, serve, and on each save verify that post again and rebuild."""
+    preview.serve(ROOT, port=int(port), timeout=float(timeout))
 
 
 @task(pre=[setup], help={"browser": "run the browser tests too (installs Chromium)"})

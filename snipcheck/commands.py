@@ -43,7 +43,7 @@ def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, lis
 
 
 def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 30, update: bool = False,
-                  jobs: int = 16, extra: list[str] = ()) -> None:
+                  jobs: int = 16, no_cache: bool = False, extra: list[str] = ()) -> None:
     """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped."""
     found = extract_posts(root, chosen)
     if not any(found.values()):
@@ -56,6 +56,8 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
             "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
     if update:
         args.append("--snippet-update")
+    if no_cache:
+        args.append("--snippet-no-cache")
     code = pytest.main(args)
     if code == pytest.ExitCode.TESTS_FAILED:
         raise Refused("Some snippets failed (listed above): the site was not built.", EXIT_SNIPPET_FAILED)

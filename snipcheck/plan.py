@@ -14,18 +14,19 @@ class Job:
     expected_output: Snippet | None = None  # the block that shows what this one prints
     used_later: bool = False  # a later `continue` block builds on its definitions
     slow_callback: float = 0.1  # seconds a callback may hold the event loop
+    memory_mb: int = 1024  # per process
 
     @property
     def chain(self) -> list[Snippet]:
         return [*self.earlier, self.snippet]
 
 
-def plan(snippets: list[Snippet], timeout: float, slow_callback: float = 0.1) -> list[Job]:
+def plan(snippets: list[Snippet], timeout: float, slow_callback: float = 0.1, memory_mb: int = 1024) -> list[Job]:
     jobs, session = [], []
     python = [s for s in snippets if s.language == "python"]
     for snippet in snippets:
         d = snippet.directives
-        job = Job(snippet, d.timeout or timeout, slow_callback=slow_callback)
+        job = Job(snippet, d.timeout or timeout, slow_callback=slow_callback, memory_mb=memory_mb)
         if snippet.language == "python" and not d.skip:
             session = [*session, snippet] if d.session else [snippet]
             job.earlier = session[:-1]

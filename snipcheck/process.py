@@ -1,9 +1,9 @@
-"""Run one command the way a snippet must run: a fresh process in its own session, a throw-away working
-directory and HOME, empty stdin, capped output, and a timeout that kills the whole process group."""
+"""Run one command the way a snippet must run: a fresh process in its own session and sandbox (see sandbox.py),
+a throw-away working directory and HOME, empty stdin, capped output, and a timeout; when it ends, however it
+ends, nothing it started is left running."""
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -11,7 +11,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import sandbox
+
 OUTPUT_CAP = 1024 * 1024  # bytes kept per stream; the rest is drained and dropped
+MEMORY_MB = 1024  # memory each snippet process may use: plenty for examples, stops a runaway before swap
 
 
 @dataclass
@@ -21,6 +24,8 @@ class Completed:
     stderr: str
     seconds: float
     truncated: bool = False
+    memory_limited: bool = False  # it failed for lack of memory under the `memory_mb` limit
+    network_isolated: bool = False  # it ran with no network (loopback only)
 
     @property
     def timed_out(self) -> bool:
@@ -67,42 +72,44 @@ def _exited(loop, pid: int) -> asyncio.Future:
     return done
 
 
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-async def run(argv: list[str], files: dict[str, str], timeout: float, env: dict | None = None) -> Completed:
-    """Write `files` into a fresh temporary folder and run `argv` there."""
+async def run(argv: list[str], files: dict[str, str], timeout: float, env: dict | None = None, *,
+              memory_mb: int | None = MEMORY_MB, network: bool = False) -> Completed:
+    """Write `files` into a fresh temporary folder and run `argv` there, each of its processes limited to
+    `memory_mb` of memory (None: unlimited), and with no network unless `network`."""
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="snippet-") as tmp:
         for name, text in files.items():
             Path(tmp, name).write_text(text, encoding="utf-8")
+        env = {**clean_env(tmp), **(env or {})}
+        box = sandbox.wrap(argv, env["PATH"], memory_mb, network)
         start = time.monotonic()
-        proc = subprocess.Popen(argv, cwd=tmp, env={**clean_env(tmp), **(env or {})}, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(box.argv, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, start_new_session=True)
         out, err = bytearray(), bytearray()
-        drains = asyncio.gather(_read_into(loop, proc.stdout, out), _read_into(loop, proc.stderr, err))
-        exited = _exited(loop, proc.pid)
+        reads = [_read_into(loop, proc.stdout, out), _read_into(loop, proc.stderr, err)]
+        exited, timed_out = _exited(loop, proc.pid), False
         try:
             await asyncio.wait_for(asyncio.shield(exited), timeout)
         except asyncio.TimeoutError:
-            pass
+            timed_out = True
+        except BaseException:  # cancelled (Ctrl-C): nobody will read the output
+            for read in reads:
+                read.cancel()
+            raise
         finally:
-            # Whatever the snippet started (children, grandchildren) goes with it, even on Ctrl-C.
-            _kill_group(proc.pid)
-            code = proc.wait()
+            # Whatever the snippet started goes with it, even on Ctrl-C; its pipes close with it.
+            sandbox.stop(proc.pid, box, tmp)
+            code = sandbox.returncode(box, proc.wait())
             exited.cancel()
         seconds = time.monotonic() - start
         try:
-            cut_out, cut_err = await asyncio.wait_for(drains, 5)
-        except asyncio.TimeoutError:  # a process that left the group still holds the pipes open
+            cut_out, cut_err = await asyncio.wait_for(asyncio.gather(*reads), 5)
+        except asyncio.TimeoutError:  # something outside our reach still holds the pipes open
             cut_out = cut_err = True
-        timed_out = code == -signal.SIGKILL and seconds >= timeout
-        return Completed(None if timed_out else code, out.decode("utf-8", "replace"),
-                         err.decode("utf-8", "replace"), seconds, cut_out or cut_err)
+        stderr = err.decode("utf-8", "replace")
+        return Completed(None if timed_out else code, out.decode("utf-8", "replace"), stderr, seconds,
+                         cut_out or cut_err, not timed_out and sandbox.memory_limited(code, stderr, memory_mb),
+                         box.network_isolated)
 
 
 def python() -> str:

@@ -1,16 +1,15 @@
 """pytest plugin (entry point `snipcheck`): every code snippet of a post in `_posts/` is one test item,
 `_posts/<post>.md::NN.ext:LINE`. `pytest _posts/` verifies them all."""
 
-import datetime
+import concurrent.futures
 import json
 import os
-import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
-from . import diagnostics, plan, publish, record, verify
+from . import cache, diagnostics, plan, publish, record, verify
 from .errors import PostError, where
 from .extract import write_post
 from .find import Snippet, find_all, site_root
@@ -33,7 +32,11 @@ def pytest_addoption(parser):
                     help="how many snippets may run at once; default 16 (they mostly wait)")
     group.addoption("--snippet-slow-callback", type=float, default=0.1, metavar="SECONDS",
                     help="fail a snippet whose callback or task blocks the event loop longer; default 0.1")
+    group.addoption("--snippet-memory", type=int, default=1024, metavar="MB",
+                    help="memory each snippet process may use; default 1024")
     group.addoption("--snippet-report", metavar="PATH", help="also write the results as JSON to PATH")
+    group.addoption("--snippet-no-cache", action="store_true",
+                    help="run every snippet, even those whose passing result is cached in .cache/snippets")
 
 
 def pytest_configure(config):
@@ -66,9 +69,9 @@ class PostFile(pytest.File):
         root = site_root(self.path)
         files = write_post(root / "snippets", self.path, found)
         jobs = plan.plan(found, self.config.getoption("snippet_timeout"),
-                         self.config.getoption("snippet_slow_callback"))
+                         self.config.getoption("snippet_slow_callback"), self.config.getoption("snippet_memory"))
         shows_output_of = plan.output_blocks(found)
-        items = {}
+        items = self.snippet_items = {}
         for job, file in zip(jobs, files):
             producer = items.get(shows_output_of.get(job.snippet.index))
             items[job.snippet.index] = SnippetItem.from_parent(
@@ -91,8 +94,24 @@ class SnippetItem(pytest.Item):
         self.future = None
 
     def start(self):
-        if self.producer is None:
-            self.future = self.config.stash[SESSION].runner.submit(lambda: verify.verify(self.job))
+        """Take the cached result when nothing it depends on changed; else queue the run."""
+        if self.producer is not None or self.future is not None:
+            return
+        folder = self.root / ".cache" / "snippets"
+        hit = None if self.config.getoption("snippet_no_cache") else cache.load(folder, self.job)
+        recorded = record.output_file(self.file)
+        if hit and (self.snippet.language != "python" or not recorded.exists()
+                    or recorded.read_text(encoding="utf-8") == hit.stdout):  # a changed NN.out: run again
+            hit.cached = True
+            self.future = concurrent.futures.Future()
+            self.future.set_result(hit)
+            return
+
+        async def run():
+            result = await verify.verify(self.job)
+            cache.store(folder, self.job, result)
+            return result
+        self.future = self.config.stash[SESSION].runner.submit(run)
 
     def _result(self) -> verify.Result:
         if self.producer is not None:  # this block shows another block's output: verified with it
@@ -101,8 +120,9 @@ class SnippetItem(pytest.Item):
                 return verify.Result(verify.VERIFIED, f"the output of {self.producer.snippet.name}")
             return verify.Result(source.status if source.status != verify.FAILED else verify.UNVERIFIED, "",
                                  f"the output of {self.producer.snippet.name}, which was not verified")
-        if self.future is None:
-            self.start()
+        if self.future is None:  # under xdist each worker starts a post's snippets when it reaches the post
+            for item in self.parent.snippet_items.values():
+                item.start()
         return self.future.result()
 
     def outcome(self) -> verify.Result:
@@ -130,7 +150,7 @@ class SnippetItem(pytest.Item):
         return {"post": os.path.relpath(self.snippet.post, self.root), "site": str(self.root),
                 "index": self.snippet.index, "line": self.snippet.line, "lang": self.snippet.lang,
                 "file": os.path.relpath(self.file, self.root), "sha256": publish.code_sha256(self.snippet.code),
-                "status": result.status, "checker": result.checker, "date": datetime.date.today().isoformat(),
+                "status": result.status, "checker": result.checker, "date": result.date, "cached": result.cached,
                 "output": result.stdout if result.status == verify.VERIFIED else None,
                 "reason": result.reason or None, "where": where(self.snippet.post, result.line or self.snippet.line)}
 
@@ -191,8 +211,9 @@ class SnippetSession:
         items = [item for item in session.items if isinstance(item, SnippetItem)]
         if items:
             self.runner = Runner(self.config.getoption("snippet_jobs"))
-            for item in items:
-                item.start()
+            if getattr(self.config, "workerinput", None) is None:  # xdist workers start per post, later
+                for item in items:
+                    item.start()
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
@@ -203,7 +224,8 @@ class SnippetSession:
     def pytest_report_teststatus(self, report, config):
         entry = dict(report.user_properties).get(RESULT)
         if report.when == "call" and entry and entry["status"] in WORDS:
-            return WORDS[entry["status"]]
+            category, letter, word = WORDS[entry["status"]]
+            return (category, "c", f"{word} (cached)") if entry.get("cached") else (category, letter, word)
         return None
 
     def pytest_sessionfinish(self, session):
@@ -215,7 +237,7 @@ class SnippetSession:
         for entry in self.entries:
             by_post[(entry["site"], entry["post"])].append(entry)
         for (site, post), entries in by_post.items():
-            page = [{k: v for k, v in e.items() if k not in ("site", "post", "where")} for e in entries]
+            page = [{k: v for k, v in e.items() if k not in ("site", "post", "where", "cached")} for e in entries]
             publish.write_post_data(Path(site) / "_data", post, page)
         report = self.config.getoption("snippet_report")
         if report:
@@ -235,8 +257,10 @@ class SnippetSession:
         by_post = defaultdict(Counter)
         for entry in self.entries:
             by_post[entry["post"]][entry["status"]] += 1
+            by_post[entry["post"]]["cached"] += bool(entry.get("cached"))
         for post, counts in sorted(by_post.items()):
-            write(f"{post}: {counts['verified']} verified, {counts['failed']} failed, "
+            cached = f" ({counts['cached']} cached)" if counts["cached"] else ""
+            write(f"{post}: {counts['verified']} verified{cached}, {counts['failed']} failed, "
                   f"{counts['skipped']} skipped, {counts['unverified']} shown, not verified")
         for line in self._failure_lines():
             write(line, red=True)

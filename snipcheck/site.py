@@ -10,9 +10,13 @@ from pathlib import Path
 from .errors import ToolError
 
 
+def jekyll_command(root: Path, *args: str) -> list[str]:
+    """`bundle exec jekyll ARGS` for the site at `root`, whatever the caller's working directory."""
+    return ["env", f"BUNDLE_GEMFILE={root / 'Gemfile'}", "bundle", "exec", "jekyll", *args]
+
+
 def jekyll(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BUNDLE_GEMFILE": str(root / "Gemfile"), "JEKYLL_ENV": "production"}
-    return subprocess.run(["bundle", "exec", "jekyll", *args], cwd=root, env=env, **kwargs)
+    return subprocess.run(jekyll_command(root, *args), cwd=root, **kwargs)
 
 
 def build(root: Path, site: Path | None = None) -> Path:
@@ -21,7 +25,7 @@ def build(root: Path, site: Path | None = None) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=root))
     try:
         done = jekyll(root, "build", "--source", str(root), "--destination", str(staging),
-                      capture_output=True, text=True)
+                      capture_output=True, text=True, env={**os.environ, "JEKYLL_ENV": "production"})
         if done.returncode != 0:
             raise ToolError(f"Jekyll could not build the site:\n{(done.stderr or done.stdout).strip()[-3000:]}")
         old = site.with_name(f".{site.name}.old")
@@ -33,8 +37,3 @@ def build(root: Path, site: Path | None = None) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return site
-
-
-def serve(root: Path, host: str = "127.0.0.1", port: int = 4000) -> int:
-    """Serve with Jekyll's own watcher; returns when the user stops it."""
-    return jekyll(root, "serve", "--host", host, "--port", str(port), "--watch").returncode

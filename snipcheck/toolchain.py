@@ -11,6 +11,7 @@ from .errors import ToolError
 
 JEKYLL_PACKAGES = ["ruby", "jekyll", "ruby-bundler", "ruby-jekyll-feed", "ruby-jekyll-seo-tag",
                    "ruby-jekyll-sitemap", "ruby-html-proofer", "ruby-webrick"]
+SANDBOX_PACKAGES = ["iproute2"]  # `ip`, to bring up loopback inside a snippet's own network namespace
 BROWSER_PACKAGES = ["chromium"]
 
 
@@ -84,5 +85,5 @@ def _stamp(stamp: Path, digest: str) -> None:
 
 
 def ensure(root: Path, browser: bool = False, say=print) -> None:
-    install_packages(JEKYLL_PACKAGES + (BROWSER_PACKAGES if browser else []), say)
+    install_packages(JEKYLL_PACKAGES + SANDBOX_PACKAGES + (BROWSER_PACKAGES if browser else []), say)
     bundle(root, say)

@@ -2,13 +2,14 @@
 syntax-check shell. A function of the snippet alone, so results can be run concurrently and cached."""
 
 import ast
+import datetime
 import difflib
 import doctest
 import json
 import platform
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -29,6 +30,8 @@ class Result:
     line: int | None = None  # the post line the failure points at
     stdout: str = ""
     stderr: str = ""
+    date: str = field(default_factory=lambda: datetime.date.today().isoformat())  # when it was produced
+    cached: bool = False
 
 
 SITE = Path(__file__).with_name("sandbox_site")
@@ -87,7 +90,8 @@ async def _run_python(job: Job) -> Result:
     python = [process.python(), "-X", "dev"]
     argv = [*python, order[0]] if len(order) == 1 else [*python, "-m", "snippet_session", *order]
     env = {"PYTHONPATH": str(SITE), "PYTHONASYNCIODEBUG": "1", "SNIPCHECK_SLOW_CALLBACK": str(job.slow_callback)}
-    done = await process.run(argv, files, job.timeout, env)
+    done = await process.run(argv, files, job.timeout, env, memory_mb=job.memory_mb,
+                             network=job.snippet.directives.network)
     stderr, found = diagnostics.split(done.stderr)
     stdout = done.stdout
     if len(order) > 1:  # a session: keep the output of this block only
@@ -113,10 +117,16 @@ async def _run_python(job: Job) -> Result:
     elif d.expect_exit is not None:
         if done.returncode != d.expect_exit:
             return fail(f"expected exit status {d.expect_exit}, got exit status {done.returncode}", file, line)
+    elif done.memory_limited:
+        return fail(f"memory limit ({job.memory_mb} MB): {error or f'exit status {done.returncode}'}; "
+                    "make the example use less memory", file, line)
     elif done.returncode:
         status = f"exit status {done.returncode}"
         traceback = "Traceback" in stderr or error.startswith("SyntaxError") or "Error" in error.split(":")[0]
-        return fail(error if traceback else f"{status} (last stderr line: {error})" if error else status, file, line)
+        reason = error if traceback else f"{status} (last stderr line: {error})" if error else status
+        if done.network_isolated and re.search(r"Network is unreachable|name resolution|Name or service", stderr):
+            reason += " (snippets run without network: put `<!-- snippet: network -->` before the block)"
+        return fail(reason, file, line)
     for problem in diagnostics.problems(found, job.slow_callback):
         return fail(problem.reason, problem.file, problem.line)
     if done.truncated:

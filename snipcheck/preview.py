@@ -1,0 +1,53 @@
+"""`invoke serve`: Jekyll's own server and watcher, plus ours on `_posts/`: when a post is saved, its
+snippets are verified again (unchanged ones come from the cache) and their results written to `_data/`,
+which Jekyll then picks up, so the preview shows each block's new result without a restart. Failures
+are shown in place on the page instead of stopping the preview."""
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from . import commands
+from .site import jekyll_command
+
+
+def _posts(root: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown")}
+
+
+def _verify(root: Path, posts: list[Path] | None, **options) -> None:
+    try:
+        commands.test_snippets(root, [str(p) for p in posts] if posts else None, **options)
+    except commands.Refused as err:
+        print(f"\n{err}\n(The preview shows each failure in place; fix the post and save it again.)\n")
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt  # a SIGTERM stops the preview like Ctrl-C does: Jekyll's server goes with it
+
+
+def serve(root: Path, host: str = "127.0.0.1", port: int = 4000, poll: float = 0.5, **options) -> int:
+    signal.signal(signal.SIGTERM, _stop)
+    _verify(root, None, **options)
+    server = subprocess.Popen(jekyll_command(root, "serve", "--host", host, "--port", str(port), "--watch"),
+                              cwd=root, env=None)
+    seen = _posts(root)
+    try:
+        while server.poll() is None:
+            time.sleep(poll)
+            now = _posts(root)
+            changed = [p for p, mtime in now.items() if seen.get(p) != mtime]
+            seen = now
+            if changed:
+                print(f"Changed: {', '.join(p.name for p in changed)}; verifying its snippets again.")
+                _verify(root, changed, **options)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return 0
