@@ -38,12 +38,17 @@ def last_frame(text: str) -> tuple[str, int] | tuple[None, None]:
 
 
 def exception_line(stderr: str) -> str:
-    """The final `Type: message` line of a traceback (a SyntaxError's too)."""
-    lines = [line for line in stderr.rstrip().splitlines() if line.strip()]
-    for line in reversed(lines):
-        if re.match(r"^[A-Za-z_][\w.]*(: |$)", line) and not line.startswith(("Traceback", "During")):
-            return line.strip()
-    return lines[-1].strip() if lines else ""
+    """The final `Type: message` line of a traceback (a SyntaxError's too). For an exception group, the
+    group's line with its first sub-exception: `ExceptionGroup: … (1 sub-exception): ValueError: boom`."""
+    lines = [re.sub(r"^[\s|+-]*\| ?", "", line) for line in stderr.rstrip().splitlines()]
+    found = [line.strip() for line in lines if re.match(r"^[A-Za-z_][\w.]*(: |$)", line)
+             and not line.startswith(("Traceback", "During", "The above"))]
+    group = next((line for line in found if re.match(r"^(Base)?ExceptionGroup\b", line.split(":")[0])), None)
+    if group:
+        inner = next((line for line in found[found.index(group) + 1:]
+                      if not re.match(r"^(Base)?ExceptionGroup\b", line)), "")
+        return f"{group}: {inner}" if inner else group
+    return found[-1] if found else (lines[-1].strip() if lines else "")
 
 
 def problems(found: list[dict], threshold: float) -> list[Problem]:

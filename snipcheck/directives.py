@@ -59,12 +59,16 @@ def find(body: str) -> list[Found]:
 
 def parse(found: Found, into: Directives) -> None:
     head, _, rest = found.text.partition("\n")
-    if head.strip().startswith("setup"):
-        into.setup += textwrap.dedent(head.strip()[5:].lstrip() + "\n" + rest).strip("\n") + "\n"
-        return
-    for part in filter(None, (p.strip() for p in found.text.split(";"))):
+    parts = [p.strip() for p in head.split(";")]
+    for number, part in enumerate(parts):
         word, _, arg = part.partition(" ")
         arg = arg.strip()
+        if not part:
+            continue
+        if word == "setup":  # the rest of the comment is code
+            code = "; ".join([arg, *parts[number + 1:]]).strip("; ") + "\n" + rest
+            into.setup += textwrap.dedent(code).strip("\n") + "\n"
+            return
         if word == "skip":
             into.skip = arg or "skipped by the author"
         elif word == "expect" and re.fullmatch(r"exit\s+\d+", arg):
@@ -77,3 +81,5 @@ def parse(found: Found, into: Directives) -> None:
             setattr(into, "session" if word == "continue" else word, True)
         else:
             raise DirectiveError(found.start, f"unknown snippet directive {part!r}; directives are: {USAGE}")
+    if rest.strip():
+        raise DirectiveError(found.start, "only `setup` takes more lines; write one directive comment per line")

@@ -151,7 +151,8 @@ def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, l
             posts.append(post)
         except PostError as err:
             found[path] = err
-    pages = code_blocks([r.text for r in rendered], kramdown_options(site_config(root)))
+    cache = root / ".cache" / "kramdown" if (root / "_posts").is_dir() else None  # only inside a Jekyll site
+    pages = code_blocks([r.text for r in rendered], kramdown_options(site_config(root)), cache)
     for post, page, blocks in zip(posts, rendered, pages):
         try:
             found[post.path] = _snippets(post, page, blocks, strict)

@@ -1,6 +1,8 @@
 """Jekyll's second pass: kramdown turns Markdown into HTML. We ask kramdown itself (the Ruby library Jekyll
 uses) rather than imitate it, then read the code blocks out of its HTML."""
 
+import dataclasses
+import hashlib
 import json
 import shutil
 import subprocess
@@ -9,6 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from .errors import ToolError
+from .files import write_atomic
 
 SCRIPT = Path(__file__).with_name("kramdown_html.rb")
 # Jekyll's defaults for kramdown (Jekyll::Configuration::DEFAULTS["kramdown"]); _config.yml may override.
@@ -71,8 +74,32 @@ def kramdown_options(site_config: dict) -> dict:
     return {k: v for k, v in options.items() if not k.startswith("syntax_highlighter")}
 
 
-def code_blocks(documents: list[str], options: dict) -> list[list[Block]]:
-    """The code blocks of each Markdown document, in page order, as kramdown renders them."""
+def code_blocks(documents: list[str], options: dict, cache: Path | None = None) -> list[list[Block]]:
+    """The code blocks of each Markdown document, in page order, as kramdown renders them. With `cache`,
+    documents converted before are not sent to Ruby again (starting it costs a quarter of a second)."""
+    keys = [_key(text, options) for text in documents]
+    known = {k: _load(cache / f"{k}.json") for k in keys} if cache else {}
+    todo = [text for text, k in zip(documents, keys) if known.get(k) is None]
+    for text, blocks in zip(todo, _convert(todo, options)):
+        known[_key(text, options)] = blocks
+        if cache:
+            write_atomic(cache / f"{_key(text, options)}.json", json.dumps([dataclasses.asdict(b) for b in blocks]))
+    return [known[k] for k in keys]
+
+
+def _key(text: str, options: dict) -> str:
+    material = json.dumps([text, options, SCRIPT.read_text()], sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _load(path: Path) -> list[Block] | None:
+    try:
+        return [Block(**b) for b in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _convert(documents: list[str], options: dict) -> list[list[Block]]:
     if not documents:
         return []
     ruby = shutil.which("ruby")

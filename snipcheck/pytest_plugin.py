@@ -190,6 +190,7 @@ class PostExecutesNothing(pytest.Item):
         self.first = first
 
     def runtest(self):
+        self.user_properties.append(("snippet-post-failure", self.repr_failure(None)))
         raise SnippetFailed(self.first)
 
     def repr_failure(self, excinfo):
@@ -218,8 +219,7 @@ class SnippetSession:
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
             self.entries += [value for key, value in report.user_properties if key == RESULT]
-            if report.failed and not any(key == RESULT for key, _ in report.user_properties):
-                self.failures.append(str(report.longrepr).splitlines()[0])
+            self.failures += [value for key, value in report.user_properties if key == "snippet-post-failure"]
 
     def pytest_report_teststatus(self, report, config):
         entry = dict(report.user_properties).get(RESULT)

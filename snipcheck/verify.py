@@ -2,6 +2,7 @@
 syntax-check shell. A function of the snippet alone, so results can be run concurrently and cached."""
 
 import ast
+import builtins
 import datetime
 import difflib
 import doctest
@@ -67,6 +68,15 @@ def _shown(job: Job, post_line: int) -> str:
     return f" (line {post_line - s.line + 1} as numbered on the page)" if s.numbered and s.line <= post_line <= s.end_line else ""
 
 
+def _is_a(raised: str, expected: str) -> bool:
+    """`raised` is `expected` or, for built-in exceptions, a subclass of it (ConnectionRefusedError is an OSError)."""
+    raised, expected = raised.rsplit(".", 1)[-1], expected.rsplit(".", 1)[-1]
+    kinds = [getattr(builtins, name, None) for name in (raised, expected)]
+    if all(isinstance(k, type) and issubclass(k, BaseException) for k in kinds):
+        return issubclass(kinds[0], kinds[1])
+    return raised == expected
+
+
 def vacuous(code: str) -> bool:
     """True when the top level only imports and defines, so running it proves nothing."""
     try:
@@ -110,8 +120,7 @@ async def _run_python(job: Job) -> Result:
     error = diagnostics.exception_line(stderr) if done.returncode else ""
     file, line = diagnostics.last_frame(stderr) if done.returncode else (None, None)
     if d.expect_exception:
-        raised = error.split(":")[0].rsplit(".", 1)[-1]
-        if raised != d.expect_exception.rsplit(".", 1)[-1]:
+        if not (done.returncode and _is_a(error.split(":")[0], d.expect_exception)):
             got = f"it raised {error}" if done.returncode else "it ran without raising"
             return fail(f"expected {d.expect_exception}, but {got}", file, line)
     elif d.expect_exit is not None:
@@ -144,6 +153,9 @@ async def _run_python(job: Job) -> Result:
 
 async def _run_doctest(job: Job) -> Result:
     snippet, timeout = job.snippet, job.timeout
+    if not re.search(r"^\s*>>> ", snippet.code, re.M):
+        return Result(FAILED, "doctest", "doctest failed: no `>>> ` prompt in this pycon block, so nothing would be "
+                      "checked; mark it as text, or show a session")
     checker = f"Python {platform.python_version()} doctest"
     argv = [process.python(), "-m", "doctest", "-o", "ELLIPSIS", snippet.name]
     done = await process.run(argv, {snippet.name: snippet.code}, timeout)
