@@ -6,7 +6,7 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from snipcheck import commands, preview, toolchain
+from snipcheck import bench as benchmarks, commands, preview, toolchain
 from snipcheck.errors import EXIT_TOOL_BROKE, ToolError
 
 ROOT = Path(__file__).resolve().parent
@@ -70,3 +70,12 @@ def test(c, browser=True):
     test_snippets(c)
     if code:
         raise Exit("The project's tests failed (see above).", 1)
+
+
+@task(pre=[setup], help={"posts": "posts in the generated corpus (default 6)",
+                         "snippets": "snippets per post (default 10)",
+                         "sleep": "seconds each snippet waits on the event loop (default 1)",
+                         "serial": "also time a serial run, one snippet at a time (default on)"})
+def bench(c, posts=6, snippets=10, sleep=1.0, serial=True):
+    """Measure verification on a generated corpus: serial, cold, warm, and build against bare Jekyll."""
+    _run(benchmarks.run, ROOT, int(posts), int(snippets), float(sleep), serial)
