@@ -2,12 +2,13 @@
 `invoke --list` shows them; each one's work is done by the `snipcheck` package."""
 
 import sys
+import traceback
 from pathlib import Path
 
 from invoke import Exit, task
 
 from snipcheck import bench as benchmarks, commands, preview, toolchain
-from snipcheck.errors import EXIT_TOOL_BROKE, ToolError
+from snipcheck.errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, ToolError
 
 ROOT = Path(__file__).resolve().parent
 POST_HELP = "a post to work on (repeatable); default: every post in _posts/"
@@ -21,6 +22,14 @@ def _run(work, *args, **kwargs):
         raise Exit(str(err), err.code) from None
     except ToolError as err:
         raise Exit(str(err), EXIT_TOOL_BROKE) from None
+    except KeyboardInterrupt:
+        raise Exit("Interrupted.", EXIT_INTERRUPTED) from None
+    except Exception:  # a bug of ours: say so plainly, keep the details for the report
+        log = ROOT / ".cache" / "last-error.txt"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(traceback.format_exc())
+        raise Exit(f"snipcheck itself failed (a bug, not your post); the details are in {log.relative_to(ROOT)}. "
+                   "Please report them.", EXIT_TOOL_BROKE) from None
 
 
 @task(help={"browser": "also install Chromium, for the browser tests"})

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from . import extract, site
-from .errors import EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
+from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all
 
 
@@ -16,6 +16,15 @@ class Refused(Exception):
     def __init__(self, message: str, code: int):
         super().__init__(message)
         self.code = code
+
+
+class Interrupted:
+    """Tells a Ctrl-C apart from a post pytest could not collect: pytest reports both as INTERRUPTED."""
+
+    interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        self.interrupted = True
 
 
 def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
@@ -58,7 +67,11 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
         args.append("--snippet-update")
     if no_cache:
         args.append("--snippet-no-cache")
-    code = pytest.main(args)
+    plugin = Interrupted()
+    code = pytest.main(args, plugins=[plugin])
+    if plugin.interrupted:
+        raise Refused("Interrupted: every snippet process was stopped, and snippets/ holds only whole files.",
+                      EXIT_INTERRUPTED)
     if code == pytest.ExitCode.TESTS_FAILED:
         raise Refused("Some snippets failed (listed above): the site was not built.", EXIT_SNIPPET_FAILED)
     if code == pytest.ExitCode.INTERRUPTED:

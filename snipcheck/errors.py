@@ -6,6 +6,7 @@ from pathlib import Path
 EXIT_SNIPPET_FAILED = 1
 EXIT_POST_MALFORMED = 2
 EXIT_TOOL_BROKE = 3
+EXIT_INTERRUPTED = 130  # as shells report Ctrl-C
 
 
 def where(path: Path, line: int | None = None) -> str:
