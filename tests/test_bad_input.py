@@ -1,0 +1,150 @@
+"""Posts are written by people: every malformed one gets a clear error with its file and line and a build
+that publishes nothing; awkward but valid ones simply work; the page cannot be fooled."""
+
+import hashlib
+import string
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sites import invoke, make_site, post
+from snipcheck.errors import PostError
+from snipcheck.find import find_snippets
+
+GOOD_CODE = '```python\nprint("ok")\n```\n'
+
+
+def site_digest(site):
+    """Every file of `_site/` and `_posts/`, bytes and names, as one fingerprint."""
+    digest = hashlib.sha256()
+    for folder in (site / "_site", site / "_posts"):
+        for path in sorted(folder.rglob("*")):
+            digest.update(str(path.relative_to(site)).encode() + (path.read_bytes() if path.is_file() else b""))
+    return digest.hexdigest()
+
+
+MALFORMED = {
+    "unclosed-highlight": (post("T", "Text\n\n{% highlight python %}\nprint(1)\n"), 7, "is never closed"),
+    "invalid-yaml": ("---\ntitle: [oops\nlayout: post\n---\nText\n", 3, "front matter is not valid YAML"),
+    "not-utf8": (b"---\ntitle: T\n---\nCaf\xe9 au lait\n", 4, "not UTF-8: byte 0xe9 at offset 20"),
+    "no-front-matter": ("Just text, no front matter.\n", 1, "no front matter"),
+    "empty": ("", 1, "the post is empty"),
+    "unclosed-fence": (post("T", "Text\n\n```python\nprint(1)\n"), 7, "code fence ``` is never closed"),
+    "stray-endhighlight": (post("T", "Text\n{% endhighlight %}\n"), 6, "has no opening"),
+    "bad-highlight-syntax": (post("T", "{% highlight python linenos=%}\nx\n{% endhighlight %}\n"), 5,
+                             "is not valid highlight syntax"),
+    "unknown-directive": (post("T", "<!-- snippet: skipp -->\n" + GOOD_CODE), 5, "unknown snippet directive"),
+    "orphan-directive": (post("T", "<!-- snippet: skip -->\n\nProse in between.\n\n" + GOOD_CODE), 5,
+                         "not directly before a code block"),
+}
+
+
+def test_each_malformed_post_is_refused_with_file_line_and_no_published_change(tmp_path):
+    site = make_site(tmp_path / "blog", seed=True)
+    assert invoke(site, "build").returncode == 0
+    for name, (text, line, message) in MALFORMED.items():
+        path = site / "_posts" / f"2024-04-01-{name}.md"
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        before = site_digest(site)
+        done = invoke(site, "build")
+        assert done.returncode == 2, (name, done.stdout, done.stderr)
+        assert f"_posts/2024-04-01-{name}.md:{line}: " in done.stderr and message in done.stderr, (name, done.stderr)
+        assert "Traceback" not in done.stderr + done.stdout, name
+        assert site_digest(site) == before, f"{name}: _site/ or _posts/ changed"
+        path.unlink()
+
+
+AWKWARD = {
+    "crlf": ("---\r\nlayout: post\r\ntitle: T\r\n---\r\n```python\r\nprint('crlf')\r\n```\r\n", "crlf\n"),
+    "bom": ("\ufeff---\nlayout: post\ntitle: T\n---\n```python\nprint('bom')\n```\n", "bom\n"),
+    "tabs": (post("T", "```python\nif True:\n\tprint('tab')\n```\n"), "tab\n"),
+    "long-line": (post("T", "```python\nprint('" + "x" * 5000 + "')\n```\n"), "x" * 5000 + "\n"),
+    "no-code": (post("T", "Only prose here.\n"), None),
+}
+
+
+def test_awkward_but_valid_posts_simply_work(tmp_path):
+    posts = {f"2024-04-02-{name}.md": text for name, (text, _) in AWKWARD.items()}
+    site = make_site(tmp_path / "blog", posts)
+    raw = {name: (site / "_posts" / name).read_bytes() for name in posts}
+    done = invoke(site, "build")
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name, (_, printed) in AWKWARD.items():
+        if printed:
+            assert (site / f"snippets/2024-04-02-{name}/01.out").read_text() == printed
+    assert {name: (site / "_posts" / name).read_bytes() for name in posts} == raw  # never rewritten
+
+
+def test_output_and_code_never_become_markup(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-04-03-markup.md": post("Markup", """\
+```python
+print("<script>alert('x')</script><b>bold</b> & done")
+```
+""")})
+    assert invoke(site, "build").returncode == 0
+    page = next((site / "_site").rglob("markup/index.html")).read_text()
+    assert "<script>alert" not in page and "<b>bold</b>" not in page
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&lt;b&gt;bold&lt;/b&gt; &amp; done" in page
+
+
+def test_stale_or_forged_results_are_never_shown_as_verified(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-04-04-forged.md": post("Forged", GOOD_CODE)})
+    assert invoke(site, "build").returncode == 0
+    data = site / "_data/snippets/2024-04-04-forged.json"
+    # the author edits the code; a stale data file (or a forged one) still says "verified"
+    path = site / "_posts" / "2024-04-04-forged.md"
+    path.write_text(path.read_text().replace('print("ok")', 'print("changed")'))
+    stale = data.read_text()
+    done = invoke(site, "-c", "tasks", "extract")  # not verified again
+    assert done.returncode == 0
+    data.write_text(stale)
+    built = subprocess_jekyll(site)
+    page = next(built.rglob("forged/index.html")).read_text()
+    assert "Verified with" not in page
+    assert "Not verified: the code changed after it was checked" in page
+
+
+def subprocess_jekyll(site):
+    from snipcheck.site import jekyll
+    dest = site / "_bare"
+    assert jekyll(site, "build", "-d", str(dest), capture_output=True).returncode == 0
+    return dest
+
+
+def test_snippet_files_stay_inside_their_post_folder(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-04-05-paths.md": post("Paths", """\
+```../../../evil
+print("x")
+```
+
+{% highlight .. %}
+y
+{% endhighlight %}
+""")})
+    assert invoke(site, "extract").returncode == 0
+    written = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()
+                     and "snippets" in p.parts)
+    assert written == ["snippets/2024-04-05-paths/01.txt", "snippets/2024-04-05-paths/02.txt"]
+
+
+# Property: whatever Markdown a blogger writes, extraction never crashes: it finds snippets or says
+# precisely (a PostError) what is wrong. Jekyll agreement on generated posts is in test_extract_matches_jekyll.
+LINES = st.sampled_from(["```", "```python", "~~~", "~~~~ py", "    indented", "\tx = 1", "- item", "1. item",
+                         "   ```", "> quote", "> ```", "<!-- c -->", "<!--", "-->", "<div>", "</div>",
+                         "{% highlight python %}", "{% highlight python linenos %}", "{% endhighlight %}",
+                         "{% raw %}", "{% endraw %}", "{% comment %}", "{% endcomment %}", "{{ x }}",
+                         "<!-- snippet: skip -->", "<!-- snippet: continue -->", "print('x')", "", "", "text"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(LINES, st.text(string.printable, max_size=20)), max_size=25))
+def test_extraction_never_crashes(tmp_path, lines):
+    path = tmp_path / "2024-01-01-generated.md"
+    path.write_text("---\ntitle: generated\n---\n" + "\n".join(lines) + "\n")
+    try:
+        snippets = find_snippets(path)
+    except PostError as err:
+        assert err.line is None or err.line >= 1
+        return
+    for snippet in snippets:
+        assert snippet.code.endswith("\n") and snippet.line >= 4
