@@ -6,22 +6,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from snipcheck.bench import copy_site
+
 REPO = Path(__file__).resolve().parent.parent
-SITE_FILES = ["Gemfile", "Gemfile.lock", "_config.yml", "_layouts", "_includes", "_plugins", "_sass", "assets",
-              "index.html", "tags.html", "404.html", "robots.txt", "tasks.py"]
 SEED_POST = REPO / "_posts" / "2024-06-03-asyncio-beyond-the-basics.md"
 
 
 def make_site(root: Path, posts: dict[str, str] | None = None, seed: bool = False) -> Path:
     """A copy of the blog's site files in `root`, with `posts` ({file name: text}) in `_posts/`."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in SITE_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        elif source.exists():
-            shutil.copy2(source, root / name)
-    (root / "_posts").mkdir(exist_ok=True)
+    copy_site(REPO, root, {})
+    shutil.copy2(REPO / "tasks.py", root / "tasks.py")
     if seed:
         shutil.copy2(SEED_POST, root / "_posts" / SEED_POST.name)
         shutil.copytree(REPO / "snippets" / SEED_POST.stem, root / "snippets" / SEED_POST.stem)
