@@ -47,18 +47,18 @@ def extract(c, post=None):
 
 SNIPPET_HELP = {"post": POST_HELP, "timeout": "seconds before a snippet is killed (default 30)",
                 "update": "re-record what the snippets print (snippets/<post>/NN.out)",
-                "jobs": "how many snippets run at once (default 16)",
+                "jobs": "how many snippets run at once (default: one per 64 MB of free memory, 4 to 64)",
                 "no_cache": "run every snippet, even those whose passing result is cached"}
 
 
 @task(pre=[setup], iterable=["post"], help=SNIPPET_HELP)
-def test_snippets(c, post=None, timeout=30.0, update=False, jobs=16, no_cache=False):
+def test_snippets(c, post=None, timeout=30.0, update=False, jobs=0, no_cache=False):
     """Extract, then verify every snippet under pytest, comparing what it prints with snippets/<post>/NN.out."""
     _run(commands.test_snippets, ROOT, post, float(timeout), update, int(jobs), no_cache)
 
 
 @task(pre=[setup], help={name: SNIPPET_HELP[name] for name in ("timeout", "jobs", "no_cache")})
-def build(c, timeout=30.0, jobs=16, no_cache=False):
+def build(c, timeout=30.0, jobs=0, no_cache=False):
     """Verify every snippet, then build the site into _site/ (left untouched when anything fails)."""
     built = _run(commands.build, ROOT, timeout=float(timeout), jobs=int(jobs), no_cache=no_cache)
     print(f"Built the site into {built.relative_to(ROOT)}/")

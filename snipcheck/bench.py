@@ -57,7 +57,7 @@ def _seconds(work) -> float:
     return time.perf_counter() - start
 
 
-def _verify(root: Path, jobs: int = 16, cold: bool = False) -> float:
+def _verify(root: Path, jobs: int | None = None, cold: bool = False) -> float:
     if cold:
         shutil.rmtree(root / ".cache", ignore_errors=True)
     return _seconds(lambda: commands.test_snippets(root, jobs=jobs))

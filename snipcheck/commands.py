@@ -52,7 +52,7 @@ def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, lis
 
 
 def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 30, update: bool = False,
-                  jobs: int = 16, no_cache: bool = False, extra: list[str] = ()) -> None:
+                  jobs: int | None = None, no_cache: bool = False, extra: list[str] = ()) -> None:
     """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped."""
     found = extract_posts(root, chosen)
     if not any(found.values()):
@@ -61,7 +61,7 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
     reports = root / "reports"
     args = [*map(str, found), "--rootdir", str(root), "-o", "testpaths=", "-v", "-p", "no:cacheprovider",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us before pytest started
-            "--snippet-timeout", str(timeout), "--snippet-jobs", str(jobs),
+            "--snippet-timeout", str(timeout), *(["--snippet-jobs", str(jobs)] if jobs else []),
             "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
     if update:
         args.append("--snippet-update")

@@ -28,8 +28,8 @@ def pytest_addoption(parser):
                     help="kill a snippet (and all it started) after this long; default 30")
     group.addoption("--snippet-update", action="store_true",
                     help="re-record each snippet's output (NN.out) instead of comparing with it")
-    group.addoption("--snippet-jobs", type=int, default=16, metavar="N",
-                    help="how many snippets may run at once; default 16 (they mostly wait)")
+    group.addoption("--snippet-jobs", type=int, default=None, metavar="N",
+                    help="how many snippets may run at once; default: one per 64 MB of free memory, 4 to 64")
     group.addoption("--snippet-slow-callback", type=float, default=0.1, metavar="SECONDS",
                     help="fail a snippet whose callback or task blocks the event loop longer; default 0.1")
     group.addoption("--snippet-memory", type=int, default=1024, metavar="MB",

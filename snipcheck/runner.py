@@ -3,13 +3,25 @@ thread, at most `jobs` at a time, while pytest reports them one by one in page o
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 
 
+def default_jobs() -> int:
+    """Snippets mostly wait, so many may run at once; each Python process needs ~10-20 MB, so allow one per
+    64 MB of available memory, between 4 and 64."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            available_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        return 16
+    return max(4, min(64, available_kb // (64 * 1024)))
+
+
 class Runner:
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int | None = None):
         self.loop = asyncio.new_event_loop()
-        self.limit = asyncio.Semaphore(jobs)
+        self.limit = asyncio.Semaphore(jobs or default_jobs())
         self.thread = threading.Thread(target=self.loop.run_forever, name="snippet-runner", daemon=True)
         self.thread.start()
 
