@@ -52,7 +52,7 @@ module VerifiedSnippets
       href = "#{baseurl}/#{entry['file'].delete_prefix('/')}"
       html << %(<a class="snippet-download" href="#{CGI.escapeHTML(href)}" download>Download #{CGI.escapeHTML(File.basename(href))}</a>)
     end
-    html << output_html(entry["output"]) if status == "verified" && entry["output"]
+    html << output_html(entry["output"]) if status == "verified" && !entry["output"].to_s.strip.empty?
     html << "</div>\n"
   end
 end

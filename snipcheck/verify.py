@@ -234,4 +234,4 @@ async def verify(job: Job) -> Result:
         return _with_post_line(job, await _run_shell_syntax(job))
     if lang in ("json", "yaml", "toml"):
         return _with_post_line(job, _parse(snippet))
-    return Result(UNVERIFIED, "", f"shown, not verified: no checker for {snippet.lang or 'plain text'}")
+    return Result(UNVERIFIED, "", f"no checker for {snippet.lang or 'plain text'}")

@@ -1,5 +1,8 @@
 import pytest
 
+pytest.register_assert_rewrite("browser")  # its fixtures assert too; show what differed
+
+from browser import built_site, chromium, site_url, visit  # noqa: F401  (fixtures: one built site, served)
 from jekyll_site import FIXTURE_POSTS, GENERATED_COUNT, GENERATED_SEED, build_site, generated_posts
 
 
