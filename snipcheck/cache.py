@@ -33,7 +33,8 @@ def key(job: Job) -> str:
         directives = dataclasses.asdict(snippet.directives)
         directives.pop("lines")
         return [snippet.name, snippet.language, snippet.code, directives]
-    material = {"chain": [block(s) for s in job.chain], "timeout": job.timeout, "slow": job.slow_callback, "memory": job.memory_mb,
+    material = {"chain": [block(s) for s in job.chain], "timeout": float(job.timeout),
+                "slow": float(job.slow_callback), "memory": int(job.memory_mb),
                 "expected": job.expected_output.code if job.expected_output else None,
                 "used_later": job.used_later, "python": sys.version, "executable": sys.executable,
                 "platform": platform.platform(), "verifier": VERIFIER}

@@ -1,11 +1,15 @@
 """What the invoke tasks do, as plain functions (tasks.py only parses flags; tests call these directly).
 Each returns an exit code or raises; errors are reported as `_posts/<file>.md:<line>: <what>`."""
 
+import os
 from pathlib import Path
 
 import pytest
 
-from . import extract, site
+from . import cache, extract, plan, site
+from .extract import post_folder
+from .pytest_plugin import Prefetch
+from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all
 
@@ -25,6 +29,19 @@ class Interrupted:
 
     def pytest_keyboard_interrupt(self, excinfo):
         self.interrupted = True
+
+
+def _prefetch(root: Path, found: dict, runner: Runner, timeout: float, no_cache: bool) -> Prefetch:
+    """Start the snippets now: they run while pytest starts up, and its items pick up their results."""
+    folder = None if no_cache else root / ".cache" / "snippets"
+    futures = {}
+    for post, snippets in found.items():
+        outputs = plan.output_blocks(snippets)
+        for job in plan.plan(snippets, timeout):
+            if job.snippet.index not in outputs:
+                futures[cache.key(job)] = runner.verify(job, post_folder(root / "snippets", post) / job.snippet.name,
+                                                        folder)
+    return Prefetch(runner, futures)
 
 
 def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
@@ -68,7 +85,19 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
     if no_cache:
         args.append("--snippet-no-cache")
     plugin = Interrupted()
-    code = pytest.main(args, plugins=[plugin])
+    runner = Runner(jobs)
+    # Only our plugin: loading every installed one (hypothesis, xdist…) costs more than a warm run.
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
+                           plugins=[plugin, _prefetch(root, found, runner, timeout, no_cache)])
+    finally:
+        runner.close()
+        if autoload is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
     if plugin.interrupted:
         raise Refused("Interrupted: every snippet process was stopped, and snippets/ holds only whole files.",
                       EXIT_INTERRUPTED)
@@ -80,9 +109,27 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
         raise Refused(f"pytest stopped with exit code {int(code)}.", EXIT_TOOL_BROKE)
 
 
+def _inputs(root: Path) -> list[tuple[str, int, int]]:
+    """What verification may write and the site is built from: any change here makes a build stale."""
+    return sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size)
+                  for folder in ("_posts", "_data", "snippets") for p in (root / folder).rglob("*") if p.is_file())
+
+
 def build(root: Path, **options) -> Path:
-    test_snippets(root, **options)
+    """Verify, then publish. When earlier results exist, Jekyll starts building at once, beside the
+    verification; its build is used only if verification passed and changed none of its inputs."""
+    before = _inputs(root)
+    early = site.Build(root) if (root / "_data" / "snippets").is_dir() else None
     try:
-        return site.build(root)
+        test_snippets(root, **options)
+    except BaseException:
+        if early:
+            early.cancel()
+        raise
+    if early and _inputs(root) != before:
+        early.cancel()
+        early = None
+    try:
+        return (early or site.Build(root)).publish(root / "_site")
     except ToolError as err:
         raise Refused(str(err), EXIT_TOOL_BROKE) from None

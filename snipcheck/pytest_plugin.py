@@ -1,7 +1,6 @@
 """pytest plugin (entry point `snipcheck`): every code snippet of a post in `_posts/` is one test item,
 `_posts/<post>.md::NN.ext:LINE`. `pytest _posts/` verifies them all."""
 
-import concurrent.futures
 import json
 import os
 from collections import Counter, defaultdict
@@ -94,24 +93,14 @@ class SnippetItem(pytest.Item):
         self.future = None
 
     def start(self):
-        """Take the cached result when nothing it depends on changed; else queue the run."""
+        """Take the cached result when nothing it depends on changed, or the run started before pytest did
+        (see Prefetch); else queue the run."""
         if self.producer is not None or self.future is not None:
             return
-        folder = self.root / ".cache" / "snippets"
-        hit = None if self.config.getoption("snippet_no_cache") else cache.load(folder, self.job)
-        recorded = record.output_file(self.file)
-        if hit and (self.snippet.language != "python" or not recorded.exists()
-                    or recorded.read_text(encoding="utf-8") == hit.stdout):  # a changed NN.out: run again
-            hit.cached = True
-            self.future = concurrent.futures.Future()
-            self.future.set_result(hit)
-            return
-
-        async def run():
-            result = await verify.verify(self.job)
-            cache.store(folder, self.job, result)
-            return result
-        self.future = self.config.stash[SESSION].runner.submit(run)
+        session = self.config.stash[SESSION]
+        folder = None if self.config.getoption("snippet_no_cache") else self.root / ".cache" / "snippets"
+        self.future = session.prefetched.pop(cache.key(self.job), None) or \
+            session.runner.verify(self.job, self.file, folder)
 
     def _result(self) -> verify.Result:
         if self.producer is not None:  # this block shows another block's output: verified with it
@@ -201,17 +190,28 @@ class PostExecutesNothing(pytest.Item):
         return self.path, self.first.line - 1, "every Python block is skipped"
 
 
+class Prefetch:
+    """Runs started before pytest (by `invoke test-snippets`, while pytest starts up), by cache key."""
+
+    def __init__(self, runner: Runner, futures: dict):
+        self.runner, self.futures = runner, futures
+
+
 class SnippetSession:
     """Per pytest run: starts the snippets, gathers their results, publishes them and sums them up."""
 
     def __init__(self, config):
         self.config, self.runner, self.entries, self.failures = config, None, [], []
+        self.prefetched, self.own_runner = {}, True
 
     def pytest_collection_finish(self, session):
         """Start every selected snippet now; each item then only waits for its own result."""
         items = [item for item in session.items if isinstance(item, SnippetItem)]
+        prefetch = next((p for p in self.config.pluginmanager.get_plugins() if isinstance(p, Prefetch)), None)
+        if prefetch is not None:
+            self.runner, self.prefetched, self.own_runner = prefetch.runner, prefetch.futures, False
         if items:
-            self.runner = Runner(self.config.getoption("snippet_jobs"))
+            self.runner = self.runner or Runner(self.config.getoption("snippet_jobs"))
             if getattr(self.config, "workerinput", None) is None:  # xdist workers start per post, later
                 for item in items:
                     item.start()
@@ -229,7 +229,7 @@ class SnippetSession:
         return None
 
     def pytest_sessionfinish(self, session):
-        if self.runner is not None:
+        if self.runner is not None and self.own_runner:
             self.runner.close()
         if getattr(self.config, "workerinput", None) is not None:
             return  # an xdist worker: the controller publishes what the workers report

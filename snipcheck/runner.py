@@ -3,8 +3,11 @@ thread, at most `jobs` at a time, while pytest reports them one by one in page o
 
 import asyncio
 import concurrent.futures
-import os
 import threading
+from pathlib import Path
+
+from . import cache, record, verify
+from .plan import Job
 
 
 def default_jobs() -> int:
@@ -32,6 +35,25 @@ class Runner:
     def submit(self, make) -> concurrent.futures.Future:
         """Start `make()` (a coroutine function) as soon as a slot is free."""
         return asyncio.run_coroutine_threadsafe(self._bounded(make), self.loop)
+
+    def verify(self, job: Job, snippet_file: Path, folder: Path | None) -> concurrent.futures.Future:
+        """The job's result: the cached one when nothing it depends on changed (`folder` None: no cache),
+        else a run, queued now."""
+        hit = cache.load(folder, job) if folder else None
+        recorded = record.output_file(snippet_file)
+        if hit and (job.snippet.language != "python" or not recorded.exists()
+                    or recorded.read_text(encoding="utf-8") == hit.stdout):  # a changed NN.out: run again
+            hit.cached = True
+            done = concurrent.futures.Future()
+            done.set_result(hit)
+            return done
+
+        async def run():
+            result = await verify.verify(job)
+            if folder:
+                cache.store(folder, job, result)
+            return result
+        return self.submit(run)
 
     def close(self) -> None:
         """Cancel what is still running (its processes are killed by their `finally`) and stop the loop."""

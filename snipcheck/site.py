@@ -19,21 +19,37 @@ def jekyll(root: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(jekyll_command(root, *args), cwd=root, **kwargs)
 
 
+class Build:
+    """A `jekyll build` into a hidden folder beside `_site/` (Jekyll ignores dot-folders, and the final
+    rename stays on one disk). It starts at once; `publish` waits for it and only then replaces `_site/`."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=root))
+        command = jekyll_command(root, "build", "--source", str(root), "--destination", str(self.staging))
+        self.process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True, env={**os.environ, "JEKYLL_ENV": "production"})
+
+    def cancel(self) -> None:
+        self.process.kill()
+        self.process.communicate()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def publish(self, site: Path) -> Path:
+        try:
+            output, _ = self.process.communicate()
+            if self.process.returncode != 0:
+                raise ToolError(f"Jekyll could not build the site:\n{output.strip()[-3000:]}")
+            old = site.with_name(f".{site.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            if site.exists():
+                site.rename(old)
+            self.staging.rename(site)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        return site
+
+
 def build(root: Path, site: Path | None = None) -> Path:
-    site = site or root / "_site"
-    # A hidden folder beside _site: Jekyll ignores dot-folders, and the final rename stays on one disk.
-    staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=root))
-    try:
-        done = jekyll(root, "build", "--source", str(root), "--destination", str(staging),
-                      capture_output=True, text=True, env={**os.environ, "JEKYLL_ENV": "production"})
-        if done.returncode != 0:
-            raise ToolError(f"Jekyll could not build the site:\n{(done.stderr or done.stdout).strip()[-3000:]}")
-        old = site.with_name(f".{site.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if site.exists():
-            site.rename(old)
-        staging.rename(site)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return site
+    return Build(root).publish(site or root / "_site")
