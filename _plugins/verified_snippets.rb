@@ -37,9 +37,20 @@ module VerifiedSnippets
     end
   end
 
-  def output_html(output)
-    text = output.sub(/\n+\z/, "")
-    pre = %(<pre class="snippet-output"><samp>#{CGI.escapeHTML(text)}</samp></pre>)
+  # Pygments markup from the Python side, used only if it is nothing but class spans around exactly the
+  # recorded output: whatever a snippet printed can never become markup of its own.
+  SPANS_ONLY = %r{\A(?:[^<]|<span class="[a-z0-9 -]+">|</span>)*\z}
+
+  def output_markup(entry)
+    text = entry["output"].sub(/\n+\z/, "")
+    html = entry["output_html"].to_s.sub(/\n+\z/, "")
+    shown = CGI.unescapeHTML(html.gsub(%r{</?span[^>]*>}, ""))
+    html.match?(SPANS_ONLY) && shown == text && !html.empty? ? html : CGI.escapeHTML(text)
+  end
+
+  def output_html(entry)
+    text = entry["output"].sub(/\n+\z/, "")
+    pre = %(<pre class="snippet-output highlight"><samp>#{output_markup(entry)}</samp></pre>)
     lines = text.count("\n") + 1
     lines > FOLD_AFTER ? %(<details class="snippet-more"><summary>Output (#{lines} lines)</summary>#{pre}</details>) : pre
   end
@@ -52,7 +63,7 @@ module VerifiedSnippets
       href = "#{baseurl}/#{entry['file'].delete_prefix('/')}"
       html << %(<a class="snippet-download" href="#{CGI.escapeHTML(href)}" download>Download #{CGI.escapeHTML(File.basename(href))}</a>)
     end
-    html << output_html(entry["output"]) if status == "verified" && !entry["output"].to_s.strip.empty?
+    html << output_html(entry) if status == "verified" && !entry["output"].to_s.strip.empty?
     html << "</div>\n"
   end
 end

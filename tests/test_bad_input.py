@@ -148,3 +148,23 @@ def test_extraction_never_crashes(tmp_path, lines):
         return
     for snippet in snippets:
         assert snippet.code.endswith("\n") and snippet.line >= 4
+
+
+def test_json_output_is_highlighted_yet_stays_text_and_forged_markup_is_refused(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-04-06-json.md": post("Json", """\
+```python
+import json
+print(json.dumps({"tag": "<script>alert(1)</script>", "n": [1, 2]}))
+```
+""")})
+    assert invoke(site, "build").returncode == 0
+    page = next((site / "_site").rglob("json/index.html")).read_text()
+    panel = page[page.index('class="snippet-output'):]
+    assert '<span class="nt">"tag"</span>' in panel  # Pygments' JSON colours
+    assert "<script>alert" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in panel
+    data = site / "_data/snippets/2024-04-06-json.json"
+    forged = data.read_text().replace('<span class=\\"p\\">{</span>', '<script>alert(2)</script>')
+    assert forged != data.read_text()
+    data.write_text(forged)
+    page = next(subprocess_jekyll(site).rglob("json/index.html")).read_text()
+    assert "<script>alert(2)" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
