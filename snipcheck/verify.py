@@ -65,7 +65,9 @@ def _post_line(job: Job, file: str | None, line: int | None) -> int:
 def _shown(job: Job, post_line: int) -> str:
     """Where the block shows line numbers, also the number the reader sees."""
     s = job.snippet
-    return f" (line {post_line - s.line + 1} as numbered on the page)" if s.numbered and s.line <= post_line <= s.end_line else ""
+    if s.numbered and s.line <= post_line <= s.end_line:
+        return f" (line {post_line - s.line + 1} as numbered on the page)"
+    return ""
 
 
 def _is_a(raised: str, expected: str) -> bool:
@@ -115,7 +117,9 @@ async def _run_python(job: Job) -> Result:
 
     def fail(reason: str, file: str | None = None, line: int | None = None) -> Result:
         result.status, result.line = FAILED, _post_line(job, file, line)
-        result.reason = reason + _shown(job, result.line)
+        earlier = [s.name for s in job.earlier if file in (s.name, f"{s.index:02d}.setup.py")]
+        prefix = f"the earlier block {earlier[0]} of this session failed: " if earlier else ""
+        result.reason = prefix + reason + _shown(job, result.line)
         return result
 
     if done.timed_out:
@@ -139,8 +143,9 @@ async def _run_python(job: Job) -> Result:
         if done.network_isolated and re.search(r"Network is unreachable|name resolution|Name or service", stderr):
             reason += " (snippets run without network: put `<!-- snippet: network -->` before the block)"
         return fail(reason, file, line)
-    for problem in diagnostics.problems(found, job.slow_callback):
-        return fail(problem.reason, problem.file, problem.line)
+    problems = diagnostics.problems(found, job.slow_callback)
+    if problems:
+        return fail(problems[0].reason, problems[0].file, problems[0].line)
     if done.truncated:
         return fail("output truncated: a snippet may print at most 1 MB per stream")
     if not (d.definitions or job.used_later or d.expect_exception or d.expect_exit) and vacuous(job.snippet.code):
