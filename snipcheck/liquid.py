@@ -67,11 +67,28 @@ class _Output:
 
 
 def _closing(source: str, name: str, start: int, opener_line: int) -> re.Match:
-    end = re.compile(r"\{%-?\s*end" + name + r"\s*-?%\}").search(source, start)
+    # Liquid's raw tag looks for its end without whitespace control on the left: `{%- endraw %}` is text.
+    left = "" if name == "raw" else "-?"
+    end = re.compile(r"\{%" + left + r"\s*end" + name + r"\s*-?%\}").search(source, start)
     if end is None:
         raise LiquidError(opener_line, f"'{{% {name} %}}' is never closed",
                           f"Add '{{% end{name} %}}' after the block (Jekyll itself would crash here).")
     return end
+
+
+def _highlight_body(body: str) -> tuple[str, bool]:
+    """A highlight tag's body as Liquid renders it: `{% raw %}` sections give their text. Also whether
+    anything else in it is Liquid (which Jekyll would render, so the page would not show it as written)."""
+    parts, pos, liquid = [], 0, False
+    while (match := TAG.search(body, pos)) is not None:
+        parts.append(body[pos:match.start()])
+        if match.group(2) == "raw" and (end := re.compile(r"\{%\s*endraw\s*-?%\}").search(body, match.end())):
+            parts.append(body[match.end():end.start()])
+            pos = end.end()
+        else:
+            parts.append(match.group(0))
+            liquid, pos = True, match.end()
+    return "".join(parts) + body[pos:], liquid
 
 
 def _figure(lang: str, options: str, code: str, index: int) -> str:
@@ -126,7 +143,7 @@ def render(source: str) -> Rendered:
                 raise LiquidError(tag_line, f"'{{% highlight{markup}%}}' is not valid highlight syntax",
                                   "Write '{% highlight <language> [linenos] %}', e.g. '{% highlight python %}'.")
             end = _closing(source, "highlight", pos, tag_line)
-            body = source[pos:end.start()]
+            body, liquid = _highlight_body(source[pos:end.start()])
             if right:  # `-%}` trims the body's leading whitespace, `{%- endhighlight` its trailing
                 pos += len(body) - len(body.lstrip())
                 body = body.lstrip()
@@ -135,7 +152,7 @@ def render(source: str) -> Rendered:
             # Otherwise Jekyll strips leading and trailing line terminators only, never spaces.
             code = body.strip("\r\n")
             first = out.line_at(pos + len(body) - len(body.lstrip("\r\n")))
-            if TAG.search(body):
+            if liquid:
                 liquid_lines.update(range(first, first + code.count("\n") + 1))
             lang, options = syntax.group(1).lower(), syntax.group(2)
             highlights.append(Highlight(lang, options, code, first, tag_line))

@@ -222,7 +222,7 @@ class SnippetSession:
             self.failures += [value for key, value in report.user_properties if key == "snippet-post-failure"]
 
     def pytest_report_teststatus(self, report, config):
-        entry = dict(report.user_properties).get(RESULT)
+        entry = dict(getattr(report, "user_properties", ())).get(RESULT)  # collect reports have none
         if report.when == "call" and entry and entry["status"] in WORDS:
             category, letter, word = WORDS[entry["status"]]
             return (category, "c", f"{word} (cached)") if entry.get("cached") else (category, letter, word)

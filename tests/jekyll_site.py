@@ -32,6 +32,7 @@ POST_LAYOUT = "{{ content }}\n"
 class Page:
     post: Path  # the post file
     code: list[str]  # the text of each code block the page shows, in page order
+    html: str  # the whole page
 
 
 def build_site(posts, workdir):
@@ -40,13 +41,7 @@ def build_site(posts, workdir):
     Each code block is the text of one `<pre>` as the reader sees it (tags stripped, entities
     unescaped).
     """
-    workdir = Path(workdir)
-    shutil.copy(REPO / "Gemfile", workdir / "Gemfile")
-    shutil.copy(REPO / "Gemfile.lock", workdir / "Gemfile.lock")
-    (workdir / "_config.yml").write_text(CONFIG)
-    (workdir / "_layouts").mkdir()
-    (workdir / "_layouts" / "post.html").write_text(POST_LAYOUT)
-    (workdir / "_posts").mkdir()
+    workdir = new_site(workdir)
     for post in posts:
         # Copy bytes: CRLF and BOM fixtures must reach Jekyll untouched.
         shutil.copyfile(post, workdir / "_posts" / Path(post).name)
@@ -59,10 +54,20 @@ def build_site(posts, workdir):
     if result.returncode != 0:
         raise RuntimeError(f"jekyll build failed in {workdir}:\n{result.stdout}\n{result.stderr}")
 
-    return {
-        Path(post).name: Page(Path(post), code_blocks(page_for(workdir / "_site", Path(post))))
-        for post in posts
-    }
+    pages = {Path(post).name: page_for(workdir / "_site", Path(post)) for post in posts}
+    return {name: Page(Path(post), code_blocks(pages[name]), pages[name]) for post, name in zip(posts, pages)}
+
+
+def new_site(workdir):
+    """Make `workdir` a Jekyll site with the test config and post layout, and no posts yet."""
+    workdir = Path(workdir)
+    shutil.copy(REPO / "Gemfile", workdir / "Gemfile")
+    shutil.copy(REPO / "Gemfile.lock", workdir / "Gemfile.lock")
+    (workdir / "_config.yml").write_text(CONFIG)
+    (workdir / "_layouts").mkdir()
+    (workdir / "_layouts" / "post.html").write_text(POST_LAYOUT)
+    (workdir / "_posts").mkdir()
+    return workdir
 
 
 def page_for(site, post):
