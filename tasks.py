@@ -23,7 +23,7 @@ def _run(work, *args, **kwargs):
     except ToolError as err:
         raise Exit(str(err), EXIT_TOOL_BROKE) from None
     except KeyboardInterrupt:
-        raise Exit("Interrupted.", EXIT_INTERRUPTED) from None
+        raise Exit(commands.INTERRUPTED, EXIT_INTERRUPTED) from None
     except Exception:  # a bug of ours: say so plainly, keep the details for the report
         log = ROOT / ".cache" / "last-error.txt"
         log.parent.mkdir(exist_ok=True)

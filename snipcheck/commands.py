@@ -22,6 +22,9 @@ class Refused(Exception):
         self.code = code
 
 
+INTERRUPTED = "Interrupted: every snippet process was stopped, and snippets/ holds only whole files."
+
+
 class Interrupted:
     """Tells a Ctrl-C apart from a post pytest could not collect: pytest reports both as INTERRUPTED."""
 
@@ -99,8 +102,7 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
     if plugin.interrupted:
-        raise Refused("Interrupted: every snippet process was stopped, and snippets/ holds only whole files.",
-                      EXIT_INTERRUPTED)
+        raise Refused(INTERRUPTED, EXIT_INTERRUPTED)
     if code == pytest.ExitCode.TESTS_FAILED:
         raise Refused("Some snippets failed (listed above): the site was not built.", EXIT_SNIPPET_FAILED)
     if code == pytest.ExitCode.INTERRUPTED:
