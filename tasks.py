@@ -7,7 +7,7 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from snipcheck import bench as benchmarks, commands, preview, toolchain
+from snipcheck import bench as benchmarks, commands, preview, stylesheet, toolchain
 from snipcheck.errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, ToolError
 
 ROOT = Path(__file__).resolve().parent
@@ -88,3 +88,10 @@ def test(c, browser=True):
 def bench(c, posts=6, snippets=10, sleep=1.0, serial=True):
     """Measure verification on a generated corpus: serial, cold, warm, and build against bare Jekyll."""
     _run(benchmarks.run, ROOT, int(posts), int(snippets), float(sleep), serial)
+
+
+@task(help={"light": "Pygments style for light mode (default 'default')",
+            "dark": "Pygments style for dark mode (default 'github-dark')"})
+def styles(c, light=stylesheet.LIGHT, dark=stylesheet.DARK):
+    """Regenerate assets/css/syntax.css, the code colours, from Pygments styles."""
+    print(f"Wrote {stylesheet.write_pygments_css(ROOT / 'assets/css/syntax.css', light, dark).relative_to(ROOT)}")

@@ -70,3 +70,9 @@ def test_every_snippet_download_link_is_a_file_of_the_site(built_site):
         for href in hrefs:
             assert href.startswith("/snippets/"), f"{page}: {href}"
             assert (built_site / "_site" / href.removeprefix("/")).is_file(), f"{page}: {href} is not in _site/"
+
+
+def test_the_committed_code_colours_are_what_pygments_generates():
+    from snipcheck.stylesheet import pygments_css
+    committed = (Path(__file__).resolve().parent.parent / "assets/css/syntax.css").read_text()
+    assert committed == pygments_css(), "run `invoke styles` and commit assets/css/syntax.css"
