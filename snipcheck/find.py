@@ -10,8 +10,8 @@ import yaml
 from . import directives, languages
 from .directives import DirectiveError, Directives
 from .errors import PostError, where
-from .liquid import LiquidError, render
-from .markdown import code_blocks, kramdown_options
+from .liquid import BLOCKS, LiquidError, render
+from .markdown import code_blocks, highlights_only, kramdown_options
 from .post import Post, read_post
 
 FENCE = re.compile(r"^(?:[\s>]|[*+-]\s|\d+[.)]\s)*(`{3,}|~{3,})")
@@ -68,6 +68,10 @@ def _snippets(post: Post, rendered, blocks, strict: bool) -> list[Snippet]:
             lang, numbered = block.lang, False
             start = rendered.line_of.index(first)
             lines = rendered.line_of[start:start + code.count("\n")]
+        if block.highlight is None and '<figure class="highlight" data-snippet=' in code:
+            raise PostError(post.path, post.body_line + first - 1, "a {% highlight %} tag inside a code block: "
+                            "Jekyll renders the tag, so readers would see its HTML as code",
+                            "Close the code block before the tag, or wrap the tag in {% raw %} … {% endraw %}.")
         liquid = sorted(set(lines) & rendered.liquid_lines)
         if liquid:
             raise PostError(post.path, post.body_line + liquid[0] - 1,
@@ -137,6 +141,25 @@ def _attach_directives(post: Post, snippets: list[Snippet], body_lines: list[str
         target.directives.lines.append(post.body_line + comment.start - 1)
 
 
+def _check_excerpt(post: Post, root: Path) -> None:
+    """Jekyll also renders each post's excerpt (its text up to the first blank line) on its own, for the
+    home page and the feed, closing the Liquid blocks it cut (Jekyll::Excerpt#sanctify_liquid_tags). When
+    that still leaves a block open, the whole build fails: find it here, with its line."""
+    separator = post.front_matter.get("excerpt_separator") or site_config(root).get("excerpt_separator", "\n\n")
+    head, _, tail = post.body.partition(separator)
+    if not tail or "{%" not in head:
+        return
+    for name in reversed(re.findall(r"\{%-?\s*(\w+)\s*.*?-?%\}", head, re.S)):
+        if name in BLOCKS | {"raw", "comment"} and not re.search(rf"\{{%-?\s*end{name}.*?\s*-?%\}}", head, re.S):
+            head += f"\n{{% end{name} %}}"
+    try:
+        render(head)
+    except LiquidError as err:
+        raise LiquidError(err.line, f"{err.problem}, in the post's excerpt (its text up to the first blank line, "
+                          "which Jekyll renders on its own for the home page and the feed)",
+                          "Put a blank line before the tag, or set `excerpt_separator` in the front matter.") from None
+
+
 def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, list[Snippet] | PostError]:
     """The snippets of each post (or the PostError that stops it), with one kramdown run for all posts.
     `strict` also refuses what Jekyll renders but the author cannot have meant (a fence never closed)."""
@@ -146,13 +169,17 @@ def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, l
             post = read_post(path)
             try:
                 rendered.append(render(post.body))
+                _check_excerpt(post, root)
             except LiquidError as err:
                 raise PostError(path, post.body_line + err.line - 1, err.problem, err.fix) from None
             posts.append(post)
         except PostError as err:
             found[path] = err
     cache = root / ".cache" / "kramdown" if (root / "_posts").is_dir() else None  # only inside a Jekyll site
-    pages = code_blocks([r.text for r in rendered], kramdown_options(site_config(root)), cache)
+    simple = [highlights_only(r.text, r.figure_lines) for r in rendered]
+    converted = iter(code_blocks([r.text for r, blocks in zip(rendered, simple) if blocks is None],
+                                 kramdown_options(site_config(root)), cache))
+    pages = [blocks if blocks is not None else next(converted) for blocks in simple]
     for post, page, blocks in zip(posts, rendered, pages):
         try:
             found[post.path] = _snippets(post, page, blocks, strict)

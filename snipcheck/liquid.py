@@ -10,6 +10,7 @@ import html
 import re
 from dataclasses import dataclass, field
 
+BLOCKS = {"highlight", "if", "unless", "for", "case", "capture", "tablerow"}  # Liquid block tags to balance
 TAG = re.compile(r"\{%(-?)\s*(\w*)(.*?)(-?)%\}|\{\{(-?).*?(-?)\}\}", re.S)
 # Jekyll's Tags::HighlightBlock::SYNTAX: a language, then options such as linenos or hl_lines="1 2".
 HIGHLIGHT_SYNTAX = re.compile(r'^([a-zA-Z0-9.+#_-]+)((\s+\w+(=(\w+|"([0-9]+\s)*[0-9]+"))?)*)$')
@@ -31,6 +32,7 @@ class Rendered:
     line_of: list[int]  # line_of[i] = body line (1-based) that output line i+1 came from
     highlights: list[Highlight] = field(default_factory=list)
     liquid_lines: set[int] = field(default_factory=set)  # body lines where Liquid would render something
+    figure_lines: set[int] = field(default_factory=set)  # output lines (0-based) of highlight figures
 
 
 class LiquidError(Exception):
@@ -76,6 +78,21 @@ def _closing(source: str, name: str, start: int, opener_line: int) -> re.Match:
     return end
 
 
+def _check_blocks(source: str, start: int, stop: int, line_at) -> None:
+    """Liquid still parses the tags inside a comment: a block opened there must be closed there."""
+    opened = []
+    for match in TAG.finditer(source, start, stop):
+        name = match.group(2)
+        if name in BLOCKS:
+            opened.append((name, line_at(match.start())))
+        elif name and name.startswith("end") and opened and opened[-1][0] == name[3:]:
+            opened.pop()
+    if opened:
+        name, line = opened[-1]
+        raise LiquidError(line, f"'{{% {name} %}}' inside a comment is never closed (Liquid reads tags in comments)",
+                          f"Add '{{% end{name} %}}', or remove the tag.")
+
+
 def _highlight_body(body: str) -> tuple[str, bool]:
     """A highlight tag's body as Liquid renders it: `{% raw %}` sections give their text. Also whether
     anything else in it is Liquid (which Jekyll would render, so the page would not show it as written)."""
@@ -106,7 +123,7 @@ def _figure(lang: str, options: str, code: str, index: int) -> str:
 
 def render(source: str) -> Rendered:
     out = _Output(source)
-    highlights, liquid_lines = [], set()
+    highlights, liquid_lines, figure_lines = [], set(), set()
     pos, strip_next = 0, False
     while True:
         match = TAG.search(source, pos)
@@ -136,6 +153,7 @@ def render(source: str) -> Rendered:
             pos, strip_next = end.end(), end.group(0).endswith("-%}")
         elif name == "comment":
             end = _closing(source, "comment", pos, tag_line)
+            _check_blocks(source, pos, end.start(), out.line_at)
             pos, strip_next = end.end(), end.group(0).endswith("-%}")
         elif name == "highlight":
             syntax = HIGHLIGHT_SYNTAX.match(markup.strip())
@@ -156,7 +174,9 @@ def render(source: str) -> Rendered:
                 liquid_lines.update(range(first, first + code.count("\n") + 1))
             lang, options = syntax.group(1).lower(), syntax.group(2)
             highlights.append(Highlight(lang, options, code, first, tag_line))
+            top = len(out.line_of)  # the figure starts on a fresh line: Jekyll puts a newline before it
             out.add(_figure(lang, options, code, len(highlights) - 1), match.start())
+            figure_lines.update(range(top, len(out.line_of) - 1))
             pos, strip_next = end.end(), end.group(0).endswith("-%}")
         elif name in ("endraw", "endcomment", "endhighlight"):
             raise LiquidError(tag_line, f"'{{% {name} %}}' has no opening '{{% {name[3:]} %}}'",
@@ -164,4 +184,4 @@ def render(source: str) -> Rendered:
         else:
             liquid_lines.add(tag_line)
             out.add(match.group(0), match.start())
-    return Rendered("".join(out.parts), out.line_of, highlights, liquid_lines)
+    return Rendered("".join(out.parts), out.line_of, highlights, liquid_lines, figure_lines)

@@ -4,6 +4,7 @@ uses) rather than imitate it, then read the code blocks out of its HTML."""
 import dataclasses
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -66,6 +67,26 @@ class _CodeBlocks(HTMLParser):
     def handle_data(self, data):
         if self.current is not None and not self.in_gutter:
             self.current.code += data
+
+
+# Outside highlight blocks, what could make kramdown show code, or hide a highlight block's code.
+MARKDOWN_CODE = re.compile(r"^(?:[ \t>]*(?:`{3,}|~{3,})|\t| {4}|\s*<|\$\$)|<!--|\{::")
+
+
+def highlights_only(text: str, figure_lines: set[int]) -> list[Block] | None:
+    """The code blocks of a page whose only code is `{% highlight %}` blocks standing on their own — then
+    kramdown passes each one through as it is, and Ruby need not start. None when that is not certain."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        if number in figure_lines:
+            if number - 1 not in figure_lines and number > 0 and lines[number - 1].strip():
+                return None  # text right before: kramdown would read the block inside a paragraph
+        elif MARKDOWN_CODE.search(line):
+            return None
+    parser = _CodeBlocks()
+    parser.feed("\n".join(lines[n] for n in sorted(figure_lines)))
+    parser.close()
+    return parser.blocks
 
 
 def kramdown_options(site_config: dict) -> dict:

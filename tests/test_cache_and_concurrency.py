@@ -1,5 +1,6 @@
 """Verify only what changed, and run the rest at once: the result cache, xdist, Ctrl-C and the preview."""
 
+import http.client
 import json
 import signal
 import subprocess
@@ -137,7 +138,7 @@ def test_the_preview_reverifies_a_saved_post(site):
                 text = urllib.request.urlopen(url, timeout=2).read().decode()
                 if wanted in text:
                     return text
-            except OSError:
+            except (OSError, http.client.HTTPException):  # not up yet, or mid-regeneration
                 pass
             time.sleep(0.25)
         pytest.fail(f"the preview never showed {wanted!r}")

@@ -1,6 +1,7 @@
 """The snippets found in a post are exactly the code blocks Jekyll shows on its page, in order."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,13 @@ def check_line(post, lines, snippet):
     assert wanted in line or (line and wanted.startswith(line)), (
         f"{post}:{snippet.line}: expected {wanted!r} on line {where}, found {line!r}"
     )
+
+
+def test_a_post_with_only_highlight_tags_needs_no_kramdown():
+    """The fast path (no Ruby) is taken for such a post, and the fixture comparison above checks its result."""
+    from snipcheck.liquid import render
+    from snipcheck.markdown import highlights_only
+    from snipcheck.post import read_post
+    rendered = render(read_post(Path(__file__).parent / "posts" / "2024-01-20-highlights-only.md").body)
+    blocks = highlights_only(rendered.text, rendered.figure_lines)
+    assert blocks is not None and [b.lang for b in blocks] == ["python", "python", "json"]
