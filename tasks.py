@@ -38,7 +38,7 @@ def setup(c, browser=False):
     _run(toolchain.ensure, ROOT, browser=browser)
 
 
-@task(iterable=["post"], help={"post": POST_HELP})
+@task(pre=[setup], iterable=["post"], help={"post": POST_HELP})
 def extract(c, post=None):
     """Write every code block of the posts to snippets/<post>/NN.<ext>, exactly as the page shows it."""
     found = _run(commands.extract_posts, ROOT, post)
