@@ -11,7 +11,7 @@ from .extract import post_folder
 from .pytest_plugin import Prefetch
 from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
-from .find import find_all
+from .find import find_all, posts_in
 
 
 class Refused(Exception):
@@ -54,7 +54,7 @@ def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
             if not path.is_file():
                 raise Refused(f"{path}: no such post", EXIT_POST_MALFORMED)
         return paths
-    return sorted(p for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown"))
+    return posts_in(root)
 
 
 def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, list]:

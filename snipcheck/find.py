@@ -44,6 +44,11 @@ class Snippet:
         return where(self.post, self.line)
 
 
+def posts_in(root: Path) -> list[Path]:
+    """The site's posts: Markdown files anywhere below `_posts/`, in name order."""
+    return sorted(p for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown"))
+
+
 def site_config(root: Path) -> dict:
     config = root / "_config.yml"
     try:
@@ -141,11 +146,11 @@ def _attach_directives(post: Post, snippets: list[Snippet], body_lines: list[str
         target.directives.lines.append(post.body_line + comment.start - 1)
 
 
-def _check_excerpt(post: Post, root: Path) -> None:
+def _check_excerpt(post: Post, config: dict) -> None:
     """Jekyll also renders each post's excerpt (its text up to the first blank line) on its own, for the
     home page and the feed, closing the Liquid blocks it cut (Jekyll::Excerpt#sanctify_liquid_tags). When
     that still leaves a block open, the whole build fails: find it here, with its line."""
-    separator = post.front_matter.get("excerpt_separator") or site_config(root).get("excerpt_separator", "\n\n")
+    separator = post.front_matter.get("excerpt_separator") or config.get("excerpt_separator", "\n\n")
     head, _, tail = post.body.partition(separator)
     if not tail or "{%" not in head:
         return
@@ -164,12 +169,13 @@ def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, l
     """The snippets of each post (or the PostError that stops it), with one kramdown run for all posts.
     `strict` also refuses what Jekyll renders but the author cannot have meant (a fence never closed)."""
     posts, rendered, found = [], [], {}
+    config = site_config(root)
     for path in paths:
         try:
             post = read_post(path)
             try:
                 rendered.append(render(post.body))
-                _check_excerpt(post, root)
+                _check_excerpt(post, config)
             except LiquidError as err:
                 raise PostError(path, post.body_line + err.line - 1, err.problem, err.fix) from None
             posts.append(post)
@@ -178,7 +184,7 @@ def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, l
     cache = root / ".cache" / "kramdown" if (root / "_posts").is_dir() else None  # only inside a Jekyll site
     simple = [highlights_only(r.text, r.figure_lines) for r in rendered]
     converted = iter(code_blocks([r.text for r, blocks in zip(rendered, simple) if blocks is None],
-                                 kramdown_options(site_config(root)), cache))
+                                 kramdown_options(config), cache))
     pages = [blocks if blocks is not None else next(converted) for blocks in simple]
     for post, page, blocks in zip(posts, rendered, pages):
         try:

@@ -9,11 +9,12 @@ import time
 from pathlib import Path
 
 from . import commands
+from .find import posts_in
 from .site import jekyll_command
 
 
 def _posts(root: Path) -> dict[Path, int]:
-    return {p: p.stat().st_mtime_ns for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown")}
+    return {p: p.stat().st_mtime_ns for p in posts_in(root)}
 
 
 def _verify(root: Path, posts: list[Path] | None, **options) -> None:

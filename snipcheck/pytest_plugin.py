@@ -11,7 +11,7 @@ import pytest
 from . import cache, diagnostics, plan, publish, record, verify
 from .errors import PostError, where
 from .extract import write_post
-from .find import Snippet, find_all, site_root
+from .find import Snippet, find_all, posts_in, site_root
 from .runner import Runner
 
 RESULT = "snippet"  # the user_properties key that carries a snippet's result to the summary (xdist too)
@@ -56,7 +56,7 @@ def _found(config, path: Path) -> list[Snippet] | PostError:
     cache = config.stash[POSTS]
     if path not in cache:
         root = site_root(path)
-        posts = sorted(p for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown"))
+        posts = posts_in(root)
         cache.update(find_all(posts if path in posts else [path], root))
     return cache[path]
 
