@@ -26,6 +26,7 @@ class Snippet:
     line: int  # post file line of the first code line
     numbered: bool = False  # shown with line numbers (linenos)
     directives: Directives = field(default_factory=Directives)
+    before: str = ""  # the post's text between the previous code block and this one (its lead-in prose)
 
     @property
     def language(self) -> str:
@@ -86,12 +87,25 @@ def _snippets(post: Post, rendered, blocks, strict: bool) -> list[Snippet]:
         found.append(Snippet(post.path, len(found) + 1, lang, code, post.body_line + first - 1, numbered))
     if strict:
         _refuse_unclosed_fence(post, rendered, found)
+    _lead_ins(post, found, body_lines)
     try:
         _attach_directives(post, found, body_lines)
     except DirectiveError as err:
         raise PostError(post.path, post.body_line + err.line - 1, err.problem,
                         "Write the directive right before the code block it is for.") from None
     return found
+
+
+def _lead_ins(post: Post, snippets: list[Snippet], body_lines: list[str]) -> None:
+    """Each block's lead-in: the text after the previous block's closing line, up to this block's opening line."""
+    end = 0  # body line (1-based) where the previous block ended
+    for snippet in snippets:
+        first = snippet.line - post.body_line + 1
+        lines = body_lines[end:max(end, first - 1)]
+        if lines and OPENING.match(lines[-1]):
+            lines = lines[:-1]
+        snippet.before = "\n".join(lines).strip("\n")
+        end = snippet.end_line - post.body_line + 2  # skip the closing fence or tag line
 
 
 FENCE_OPEN = re.compile(r"^(?:[ >]*|.*?(?:[*+-]|\d+[.)]) +)(`{3,}|~{3,})\s*\S*\s*$")
