@@ -45,22 +45,26 @@ def extract(c, post=None):
     print(f"Extracted {sum(len(s) for s in found.values())} snippets from {len(found)} posts into snippets/.")
 
 
-SNIPPET_HELP = {"post": POST_HELP, "timeout": "seconds before a snippet is killed (default 30)",
+SNIPPET_HELP = {"post": POST_HELP,
+                "timeout": "seconds before a block is stopped (default: `snippets: timeout` in _config.yml, else 30)",
+                "no_jail": "run snippets WITHOUT the bubblewrap jail, only where none can be made (they can then read "
+                           "and change your files; also `snippets: {jail: false}` in _config.yml)",
                 "update": "re-record what the snippets print (snippets/<post>/NN.out)",
                 "jobs": "how many snippets run at once (default: one per 64 MB of free memory, 4 to 64)",
                 "no_cache": "run every snippet, even those whose passing result is cached"}
 
 
 @task(pre=[setup], iterable=["post"], help=SNIPPET_HELP)
-def test_snippets(c, post=None, timeout=30.0, update=False, jobs=0, no_cache=False):
+def test_snippets(c, post=None, timeout=0.0, update=False, jobs=0, no_cache=False, no_jail=False):
     """Extract, then verify every snippet under pytest, comparing what it prints with snippets/<post>/NN.out."""
-    _run(commands.test_snippets, ROOT, post, float(timeout), update, int(jobs), no_cache)
+    _run(commands.test_snippets, ROOT, post, float(timeout) or None, update, int(jobs), no_cache, no_jail)
 
 
-@task(pre=[setup], help={name: SNIPPET_HELP[name] for name in ("timeout", "jobs", "no_cache")})
-def build(c, timeout=30.0, jobs=0, no_cache=False):
+@task(pre=[setup], help={name: SNIPPET_HELP[name] for name in ("timeout", "jobs", "no_cache", "no_jail")})
+def build(c, timeout=0.0, jobs=0, no_cache=False, no_jail=False):
     """Verify every snippet, then build the site into _site/ (left untouched when anything fails)."""
-    built = _run(commands.build, ROOT, timeout=float(timeout), jobs=int(jobs), no_cache=no_cache)
+    built = _run(commands.build, ROOT, timeout=float(timeout) or None, jobs=int(jobs), no_cache=no_cache,
+                 no_jail=no_jail)
     print(f"Built the site into {built.relative_to(ROOT)}/")
 
 
@@ -81,13 +85,27 @@ def test(c, browser=True):
         raise Exit("The project's tests failed (see above).", 1)
 
 
-@task(pre=[setup], help={"posts": "posts in the generated corpus (default 6)",
-                         "snippets": "snippets per post (default 10)",
-                         "sleep": "seconds each snippet waits on the event loop (default 1)",
-                         "serial": "also time a serial run, one snippet at a time (default on)"})
-def bench(c, posts=6, snippets=10, sleep=1.0, serial=True):
-    """Measure verification on a generated corpus: serial, cold, warm, and build against bare Jekyll."""
-    _run(benchmarks.run, ROOT, int(posts), int(snippets), float(sleep), serial)
+BENCH_HELP = {"posts": "posts of the trivial corpus (default 10)",
+              "snippets": "trivial asyncio snippets per post (default 20: 200 in all)",
+              "sleepers": "snippets of the sleeping corpus, 10 to a post (default 60)",
+              "sleep": "seconds each of those waits on the event loop (default 1)",
+              "serial": "also time ours on the sleeping corpus one snippet at a time (default on)",
+              "peers_on_sleep": "also run Sybil and pytest-markdown-docs on the sleeping corpus: serially, about "
+                                "sleepers x sleep seconds each (default on)",
+              "via": "how ours runs: 'invoke' (`invoke test-snippets`, default) or 'pytest' "
+                     "(`pytest _posts -p snipcheck.pytest_plugin`)",
+              "timeout": "seconds any one command may take; past it, it is stopped and shown as timed out "
+                         "(default 120)"}
+
+
+@task(pre=[setup], auto_shortflags=False, help=BENCH_HELP)
+def bench(c, posts=10, snippets=20, sleepers=60, sleep=1.0, serial=True, peers_on_sleep=True, via="invoke",
+          timeout=120.0):
+    """Time verification beside Sybil and pytest-markdown-docs on generated posts (cold, warm, memory, build)."""
+    if via not in ("invoke", "pytest"):
+        raise Exit("--via is 'invoke' or 'pytest'.", 2)
+    _run(benchmarks.run, ROOT, int(posts), int(snippets), int(sleepers), float(sleep), serial, peers_on_sleep, via,
+         float(timeout))
 
 
 @task(help={"light": "Pygments style for light mode (default 'default')",

@@ -1,16 +1,23 @@
-"""`invoke bench`: how fast verification is, measured in one run on generated posts. Benchmarks, not
-tests: they print numbers beside their targets and never fail a test suite."""
+"""`invoke bench`: how fast verification is and what memory it takes, side by side with Sybil and
+pytest-markdown-docs on the same generated posts, in one run. Benchmarks, not tests: they print numbers beside
+their targets and never fail a test suite. Every tool runs as its own process (peers.py); nothing here
+imports how snippets run."""
 
-import contextlib
 import gzip
-import io
+import importlib.metadata
+import os
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import commands, site
+from . import peers, site
 
 SITE_FILES = ["Gemfile", "Gemfile.lock", "_config.yml", "_layouts", "_includes", "_plugins", "_sass", "assets",
               "index.html", "tags.html", "404.html", "robots.txt"]
@@ -25,6 +32,8 @@ async def main():
 asyncio.run(main())
 ```
 """
+PER_POST = 10  # sleeping snippets per generated post
+TOOLS = ["ours", "Sybil", "markdown-docs"]
 
 
 def copy_site(repo: Path, dest: Path, posts: dict[str, str]) -> Path:
@@ -42,25 +51,32 @@ def copy_site(repo: Path, dest: Path, posts: dict[str, str]) -> Path:
     return dest
 
 
-def corpus(posts: int, snippets: int, sleep: float) -> dict[str, str]:
-    """Posts whose snippets wait `sleep` seconds on the event loop: I/O-bound, like most examples."""
-    return {f"2024-01-{p + 1:02d}-bench-{p + 1}.md":
+def corpus(snippets: int, per_post: int, sleep: float) -> dict[str, str]:
+    """`snippets` snippets, `per_post` to a post, each waiting `sleep` seconds on the event loop (0: a
+    trivial asyncio program) and printing one line."""
+    counts = [min(per_post, snippets - start) for start in range(0, snippets, per_post)]
+    return {f"2024-{p // 28 + 1:02d}-{p % 28 + 1:02d}-bench-{p + 1}.md":  # a real date for up to 336 posts
             f"---\nlayout: post\ntitle: Bench {p + 1}\n---\n" +
-            "\n".join(SNIPPET.format(sleep=sleep, post=p + 1, number=n + 1) for n in range(snippets))
-            for p in range(posts)}
+            "\n".join(SNIPPET.format(sleep=f"{sleep:g}", post=p + 1, number=n + 1) for n in range(count))
+            for p, count in enumerate(counts)}
 
 
-def _seconds(work) -> float:
-    start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):  # pytest's report is not what we measure here
-        work()
-    return time.perf_counter() - start
+def blog(repo: Path, dest: Path, posts: dict[str, str], seed: bool = False) -> Path:
+    """A blogger's checkout: the site, tasks.py, the posts, and for the seed post its recorded output."""
+    copy_site(repo, dest, posts)
+    shutil.copy2(repo / "tasks.py", dest / "tasks.py")
+    if seed:
+        shutil.copy2(repo / "_posts" / f"{SEED}.md", dest / "_posts" / f"{SEED}.md")
+        if (repo / "snippets" / SEED).is_dir():
+            shutil.copytree(repo / "snippets" / SEED, dest / "snippets" / SEED)
+    return dest
 
 
-def _verify(root: Path, jobs: int | None = None, cold: bool = False) -> float:
-    if cold:
-        shutil.rmtree(root / ".cache", ignore_errors=True)
-    return _seconds(lambda: commands.test_snippets(root, jobs=jobs))
+def make_cold(root: Path, keep_kramdown: bool = False) -> None:
+    """Empty `.cache/`: our results, and kramdown's conversions unless kept. `snippets/` (NN.out) stays."""
+    for entry in (root / ".cache").glob("*"):
+        if not (keep_kramdown and entry.name == "kramdown"):
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 def page_weight(built: Path) -> dict[str, int]:
@@ -75,34 +91,245 @@ def page_weight(built: Path) -> dict[str, int]:
     return weights
 
 
-def run(repo: Path, posts: int, snippets: int, sleep: float, serial: bool, say=print) -> None:
+class TreeMemory:
+    """The PSS of a process and of every process under it (`/proc/<pid>/task/*/children`, recursively),
+    sampled on a thread every `interval` seconds. PSS splits shared pages among the processes sharing them,
+    so the sum is what the tree costs. A process whose memory cannot be read (another user's) is skipped
+    and counted in `unreadable`."""
+
+    def __init__(self, interval: float = 0.02):
+        self.interval, self.samples, self.unreadable = interval, [], set()
+        self.root, self._stop, self._thread, self.duration = 0, threading.Event(), None, 0.0
+        self.run: peers.Run | None = None  # the run it sampled
+
+    def watch(self, pid: int) -> None:
+        self.root, self._started = pid, time.perf_counter()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self.duration = time.perf_counter() - self._started if self._thread else 0.0
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            sample = {pid: seen for pid in tree(self.root) if (seen := self._read(pid))}
+            if sample:
+                self.samples.append(sample)
+            self._stop.wait(self.interval)
+
+    def _read(self, pid: int) -> tuple[str, int] | None:
+        """(command name, PSS in kB), or None for what is gone, a zombie, or not readable."""
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+        except PermissionError:
+            self.unreadable.add(pid)
+            return None
+        except OSError:  # ended meanwhile
+            return None
+        pss = re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)
+        return (name, int(pss.group(1))) if pss else None
+
+    def report(self, root_name: str) -> list[str]:
+        if not self.samples:
+            return ["  no samples (the command ended before the first one, or /proc is not readable)"]
+        peak = max(self.samples, key=lambda s: sum(kb for _, kb in s.values()))
+        total = sum(kb for _, kb in peak.values())
+        others = {pid: seen for pid, seen in peak.items() if pid != self.root}
+        count, kb_by_name = Counter(name for name, _ in others.values()), Counter()
+        for name, kb in others.values():
+            kb_by_name[name] += kb
+        mean = sum(kb_by_name.values()) / max(len(others), 1)
+        lines = [f"  peak: {total / 1024:.1f} MB PSS in all, {len(peak)} processes (most at once: "
+                 f"{max(len(s) for s in self.samples)}); {len(self.samples)} samples in {self.duration:.1f} s",
+                 f"  at the peak: {root_name} (the command's own process) {peak.get(self.root, ('', 0))[1] / 1024:.1f}"
+                 f" MB; under it {len(others)} processes" + (f", {mean / 1024:.1f} MB each on average: " + ", ".join(
+                     f"{name} {n} x {kb_by_name[name] / n / 1024:.1f} MB" for name, n in count.most_common())
+                     if others else "")]
+        if self.unreadable:
+            lines.append(f"  {len(self.unreadable)} processes could not be read (another user's) and are not "
+                         "included")
+        return lines
+
+
+def tree(root: int) -> list[int]:
+    """`root` and every process under it, as the kernel lists children of each thread."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        for children in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in children.read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
+@dataclass
+class Row:
+    what: str
+    runs: dict[str, peers.Run | str] = field(default_factory=dict)  # a str says why a tool did not run
+    target: str = ""
+    verdict: str = ""
+
+
+def verdict(value: float | None, limit: float, judged: bool, shown: str = "") -> str:
+    if value is None:
+        return "n/a: not every run passed"
+    word = ("met" if value <= limit else "missed") if judged else "not judged (other size)"
+    return f"{word}, {shown}" if shown else word
+
+
+def table(rows: list[Row]) -> list[str]:
+    cells = [["what", *TOOLS, "target", "verdict"]]
+    for row in rows:
+        runs = [row.runs.get(t, "") for t in TOOLS]
+        cells.append([row.what, *(r if isinstance(r, str) else r.cell() for r in runs), row.target, row.verdict])
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in cells]
+
+
+def header(repo: Path, via: str) -> list[str]:
+    memory = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    lock = repo / "Gemfile.lock"
+    gems = dict(re.findall(r"^    (jekyll|kramdown) \(([^)]+)\)", lock.read_text() if lock.exists() else "", re.M))
+    bwrap = shutil.which("bwrap") and subprocess.run(["bwrap", "--version"], capture_output=True, text=True).stdout
+    versions = [f"snipcheck {peers.ours().version()}", f"pytest {importlib.metadata.version('pytest')}",
+                *(f"{tool.package} {tool.version()}" for tool in peers.PEERS),
+                *(f"{gem} {version}" for gem, version in gems.items()), (bwrap or "bwrap: none").strip()]
+    return [f"Machine: {os.cpu_count()} cores, {int(memory.group(1)) / 2 ** 20:.1f} GiB memory, load average "
+            f"{os.getloadavg()[0]:.1f} now (timings are noisy when it is above the cores)",
+            f"Python {sys.version.split()[0]} ({sys.executable}); ours runs as `"
+            f"{'invoke test-snippets' if via == 'invoke' else 'pytest _posts'}`",
+            "Versions: " + ", ".join(versions)]
+
+
+class Session:
+    """One bench run: its temporary folder, how ours runs, the time limit, and the runs that went wrong."""
+
+    def __init__(self, repo: Path, tmp: Path, via: str, timeout: float):
+        self.repo, self.tmp, self.via, self.timeout, self.problems = repo, tmp, via, timeout, []
+        self.ours = peers.ours(via)
+
+    def timed(self, tool: peers.Tool, where: Path, expected: int | None, cold: str = "", watch=None) -> peers.Run:
+        """`cold`: "all" empties `.cache/`, "kramdown kept" all of it but kramdown's conversions."""
+        if cold:
+            make_cold(where, keep_kramdown=cold == "kramdown kept")
+        done = peers.run(tool, where, expected, self.timeout, watch)
+        if not done.ok and not done.missing:
+            bug = where / ".cache" / "last-error.txt"  # our tool's own failure: its details die with the folder
+            self.problems.append(done.problem() + (f"\n{bug.name}:\n" + "\n".join(
+                bug.read_text().strip().splitlines()[-12:]) if bug.exists() else ""))
+        return done
+
+    def invoke(self, task: str) -> peers.Tool:
+        return peers.Tool(f"invoke {task}", [sys.executable, "-m", "invoke", task], "")
+
+    def blog(self, name: str, posts: dict[str, str], seed: bool = False) -> Path:
+        """A checkout of its own, set up once (invoke's setup check resolves the Gemfile per checkout)."""
+        where = blog(self.repo, self.tmp / name, posts, seed)
+        self.timed(self.invoke("setup"), where, None)
+        return where
+
+
+def trivial_rows(s: Session, posts: int, snippets: int) -> list[Row]:
+    count, trivial = posts * snippets, corpus(posts * snippets, snippets, 0)
+    mine = s.blog("trivial/ours", trivial)
+    cold = Row(f"{count} trivial asyncio snippets, cold", {"ours": s.timed(s.ours, mine, count, "all")},
+               "<= 1.5 x Sybil")
+    kept = Row("  same, kramdown's cache kept (ours only)", {"ours": s.timed(s.ours, mine, count, "kramdown kept")})
+    warm = Row(f"{count} trivial snippets, warm (all cached)", {"ours": s.timed(s.ours, mine, count)}, "<= 0.3 s")
+    for tool in peers.PEERS:
+        cold.runs[tool.name] = s.timed(tool, s.blog(f"trivial/{tool.name}", trivial), count)
+    ours, sybil = cold.runs["ours"], cold.runs["Sybil"]
+    cold.verdict = verdict(ours.seconds / sybil.seconds if ours.ok and sybil.ok else None, 1.5, count == 200,
+                           f"{ours.seconds / max(sybil.seconds, 1e-9):.1f} x")
+    warm.verdict = verdict(warm.runs["ours"].seconds if warm.runs["ours"].ok else None, 0.3, count == 200)
+    return [cold, kept, warm]
+
+
+def sleeping_rows(s: Session, sleepers: int, sleep: float, serial: bool, peers_on_sleep: bool,
+                  memory: "TreeMemory") -> list[Row]:
+    """Cold, serial, a cold run sampled for memory (its own run: sampling takes CPU), then the builds."""
+    sleeping = corpus(sleepers, PER_POST, sleep)
+    mine = s.blog("sleeping/ours", sleeping)
+    slept = Row(f"{sleepers} snippets sleeping {sleep:g} s, cold", {"ours": s.timed(s.ours, mine, sleepers, "all")},
+                "<= 1.3 s")
+    slept.verdict = verdict(slept.runs["ours"].seconds if slept.runs["ours"].ok else None, 1.3,
+                            (sleepers, sleep) == (60, 1.0))
+    for tool in peers.PEERS:
+        slept.runs[tool.name] = (s.timed(tool, s.blog(f"sleeping/{tool.name}", sleeping), sleepers)
+                                 if peers_on_sleep else "skipped")
+    rows = [slept]
+    if serial:
+        rows.append(Row("  same, serial (one at a time, no cache)",
+                        {"ours": s.timed(peers.ours(s.via, jobs=1, no_cache=True), mine, sleepers, "all")}))
+    memory.run = s.timed(s.ours, mine, sleepers, "all", watch=memory.watch)
+    memory.stop()
+
+    s.timed(s.invoke("build"), mine, sleepers)  # untimed: Jekyll's own cache is then warm for both builds below
+    bare = peers.Tool("jekyll", site.jekyll_command(mine, "build", "-d", str(s.tmp / "bare")), "",
+                      env={"JEKYLL_ENV": "production"})
+    bare_run, build_run = s.timed(bare, mine, None), s.timed(s.invoke("build"), mine, sleepers)
+    return rows + [Row("bare `bundle exec jekyll build`", {"ours": bare_run}),
+                   Row("warm `invoke build` (verify + build)", {"ours": build_run}, "<= 1.2 x bare",
+                       verdict(build_run.seconds / bare_run.seconds if build_run.ok and bare_run.ok else None, 1.2,
+                               True, f"{build_run.seconds / max(bare_run.seconds, 1e-9):.2f} x"))]
+
+
+def seed_rows(s: Session) -> tuple[list[Row], dict[str, int]]:
+    """The seed post cold and warm, and its page's weight once built."""
+    seed = s.blog("seed", {}, seed=True)
+    expected = len([p for p in (s.repo / "snippets" / SEED).glob("[0-9]*.*") if p.suffix != ".out"]) or None
+    cold, warm = s.timed(s.ours, seed, expected, "all"), s.timed(s.ours, seed, expected)
+    weights = page_weight(seed / "_site") if s.timed(s.invoke("build"), seed, expected).ok else {}
+    return [Row("the seed post, cold (its snippet sleeps 3 s)", {"ours": cold}, "<= 3.2 s",
+                verdict(cold.seconds if cold.ok else None, 3.2, True)),
+            Row("the seed post, warm", {"ours": warm})], weights
+
+
+def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sleep: float = 1.0, serial: bool = True,
+        peers_on_sleep: bool = True, via: str = "invoke", timeout: float = 120.0, say=print) -> None:
+    for line in header(repo, via):
+        say(line)
+    say(f"Corpora: {posts * snippets} trivial asyncio snippets ({posts} posts x {snippets}); {sleepers} snippets "
+        f"that sleep {sleep:g} s on the event loop ({PER_POST} to a post); the seed post. Each tool has its own copy.")
+    memory = TreeMemory()
     with tempfile.TemporaryDirectory(prefix="snipcheck-bench-") as tmp:
-        tmp = Path(tmp)
-        bench = copy_site(repo, tmp / "corpus", corpus(posts, snippets, sleep))
-        count = posts * snippets
-        say(f"Corpus: {posts} posts x {snippets} snippets, each sleeping {sleep:g} s on the event loop "
-            f"({count * sleep:g} s of sleep in all)")
-        rows = []
-        if serial:
-            rows.append(("serial (--jobs 1, no cache)", _verify(bench, jobs=1, cold=True), ""))
-        cold = _verify(bench, cold=True)
-        warm = _verify(bench)
-        rows += [("cold (empty cache)", cold, "<= 6 s for 60 x 1 s" if (count, sleep) == (60, 1.0) else ""),
-                 ("warm (nothing changed)", warm, f"warm/cold = {warm / cold:.3f} (target <= 0.1)")]
-        bare = _seconds(lambda: site.jekyll(bench, "build", "-d", str(tmp / "bare"), capture_output=True))
-        build = _seconds(lambda: commands.build(bench))
-        rows += [("bare `bundle exec jekyll build`", bare, ""),
-                 ("warm `invoke build` (verify + build)", build, f"{build / bare:.2f} x bare (target <= 1.2)")]
-
-        seed = copy_site(repo, tmp / "seed", {f"{SEED}.md": (repo / "_posts" / f"{SEED}.md").read_text()})
-        seed_cold, seed_warm = _verify(seed, cold=True), _verify(seed)
-        rows += [("seed post, cold", seed_cold, "<= 3.3 s (its snippet sleeps 3 s)"),
-                 ("seed post, warm", seed_warm, f"warm/cold = {seed_warm / seed_cold:.3f}")]
-        width = max(len(r[0]) for r in rows)
-        for name, seconds, note in rows:
-            say(f"  {name:<{width}}  {seconds:7.2f} s  {note}")
-
-        _seconds(lambda: commands.build(seed))
-        weights = page_weight(seed / "_site")
+        s = Session(repo, Path(tmp), via, timeout)
+        rows = trivial_rows(s, posts, snippets) + sleeping_rows(s, sleepers, sleep, serial, peers_on_sleep, memory)
+        seed, weights = seed_rows(s)
+    for line in table(rows + seed):
+        say(line)
+    say(f"Memory while ours verifies the {sleepers} sleeping snippets (a separate cold run, {memory.run.cell()}, "
+        f"sampled every {memory.interval * 1000:.0f} ms):")
+    for line in memory.report("invoke" if via == "invoke" else "pytest"):
+        say(line)
+    if weights:
         say(f"Seed post page, gzipped: {sum(weights.values()) / 1000:.1f} kB (budget 14.6 kB)  " +
             ", ".join(f"{k} {v / 1000:.1f} kB" for k, v in weights.items()))
+    for line in notes(s.ours):
+        say(line)
+    if s.problems:
+        say("Runs that failed, timed out or ran fewer snippets (shown above without a time):")
+        for problem in s.problems:
+            say("  " + problem.replace("\n", "\n    "))
+
+
+def notes(ours: peers.Tool) -> list[str]:
+    return ["Each figure is the wall time of one whole command in a fresh process of this Python (start-up, "
+            "imports, collection, every snippet, the report), with PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 and only the "
+            "plugin under test loaded; `(N)` is how many snippets its pytest summary says passed.",
+            *(f"  {tool.name}: `{' '.join(Path(a).name if a == sys.executable else a for a in tool.argv)}`: "
+              f"{tool.does}" for tool in [ours, *peers.PEERS]),
+            "Cold: `.cache/` emptied first (our result cache and kramdown's conversion cache), as for posts never "
+            "verified before; `snippets/` with the recorded NN.out stays, as in a blogger's checkout. The peers "
+            "have no cache and render no Markdown, so ours is charged for kramdown here; the second row shows "
+            "ours with kramdown's cache kept. Warm: nothing changed since the previous run.",
+            "Memory: PSS (shared pages split among the processes sharing them) of our command's process and every "
+            "process under it, summed per sample; not included: the page cache, files in tmpfs, processes that "
+            "left the tree."]

@@ -1,5 +1,6 @@
-"""Results of snippets that passed, kept in `.cache/snippets/` (git-ignored) under a hash of everything
-that can change them, so an unchanged snippet is not run again. Failures are always re-run."""
+"""Results of blocks that passed, kept in `.cache/snippets/` (git-ignored) under a hash of everything that can
+change them, so an unchanged block is not run again. Failures always run again, and so does a block that uses the
+network: its result depends on the world, not on the post."""
 
 import dataclasses
 import hashlib
@@ -8,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-from . import verify
+from . import result
 from .files import write_atomic
 from .plan import Job
 
@@ -27,28 +28,29 @@ def _verifier_version() -> str:
 VERIFIER = _verifier_version()
 
 
-def key(job: Job) -> str:
-    """A hash of the snippet, the blocks it depends on, its directives, its limits and the interpreter."""
+def key(job: Job, jailed: bool) -> str:
+    """A hash of the block, the blocks it runs after, its directives, the site's settings, the environment
+    (its packages, their versions), whether it runs jailed, the interpreter and the verifier."""
     def block(snippet):
         directives = dataclasses.asdict(snippet.directives)
         directives.pop("lines")
-        return [snippet.name, snippet.language, snippet.code, directives]
-    material = {"chain": [block(s) for s in job.chain], "timeout": float(job.timeout),
-                "slow": float(job.slow_callback), "memory": int(job.memory_mb),
-                "expected": job.expected_output.code if job.expected_output else None,
-                "used_later": job.used_later, "python": sys.version, "executable": sys.executable,
+        return [snippet.name, job.kinds.get(snippet.index, job.kind), snippet.code, directives]
+    env = job.env
+    material = {"chain": [block(s) for s in job.chain], "kind": job.kind, "settings": dataclasses.asdict(job.settings),
+                "missing": [m.distribution for m in job.missing], "unrun": job.unrun, "jailed": jailed,
+                "env": [env.key, env.packages] if env is not None else None, "python": sys.version,
                 "platform": platform.platform(), "verifier": VERIFIER}
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def load(folder: Path, job: Job) -> verify.Result | None:
-    path = folder / f"{key(job)}.json"
+def load(folder: Path, job: Job, jailed: bool) -> result.Result | None:
+    path = folder / f"{key(job, jailed)}.json"
     try:
-        return verify.Result(**json.loads(path.read_text(encoding="utf-8")))
+        return result.Result(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
-        return None  # absent, or unreadable: run the snippet
+        return None  # absent, or unreadable: run the block
 
 
-def store(folder: Path, job: Job, result: verify.Result) -> None:
-    if result.status == verify.VERIFIED:
-        write_atomic(folder / f"{key(job)}.json", json.dumps(dataclasses.asdict(result)))
+def store(folder: Path, job: Job, jailed: bool, found: result.Result) -> None:
+    if found.status == result.VERIFIED and not job.network:
+        write_atomic(folder / f"{key(job, jailed)}.json", json.dumps(dataclasses.asdict(found)))

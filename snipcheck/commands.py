@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from . import cache, extract, plan, site
+from . import cache, extract, site
 from .extract import post_folder
 from .pytest_plugin import Prefetch
 from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all, posts_in
+from .prepare import Prepared, prepare
 
 
 class Refused(Exception):
@@ -34,17 +35,17 @@ class Interrupted:
         self.interrupted = True
 
 
-def _prefetch(root: Path, found: dict, runner: Runner, timeout: float, no_cache: bool) -> Prefetch:
-    """Start the snippets now: they run while pytest starts up, and its items pick up their results."""
+def _prefetch(prepared: Prepared, runner: Runner, no_cache: bool) -> Prefetch:
+    """Start the blocks now: they run while pytest starts up, and its items pick up their results."""
+    root = prepared.root
     folder = None if no_cache else root / ".cache" / "snippets"
     futures = {}
-    for post, snippets in found.items():
-        outputs = plan.output_blocks(snippets)
-        for job in plan.plan(snippets, timeout):
-            if job.snippet.index not in outputs:
-                futures[cache.key(job)] = runner.verify(job, post_folder(root / "snippets", post) / job.snippet.name,
-                                                        folder)
-    return Prefetch(runner, futures)
+    for post, jobs in prepared.jobs.items():
+        for job in jobs:
+            if not (job.shows and job.output_expected):  # such a block is verified by its program's output
+                file = post_folder(root / "snippets", post) / job.snippet.name
+                futures[cache.key(job, runner.jailed)] = runner.verify(job, file, folder)
+    return Prefetch(runner, futures, {root: prepared})
 
 
 def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
@@ -57,6 +58,12 @@ def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
     return posts_in(root)
 
 
+def _refuse_errors(found: dict) -> None:
+    errors = [err for err in found.values() if isinstance(err, PostError)]
+    if errors:
+        raise Refused("\n".join(str(err) for err in errors), EXIT_POST_MALFORMED)
+
+
 def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, list]:
     """Find every post's snippets first, then write them: a malformed post stops it before any file changes."""
     paths = posts_of(root, chosen)
@@ -64,37 +71,53 @@ def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, lis
         found = find_all(paths, root)
     except ToolError as err:
         raise Refused(str(err), EXIT_TOOL_BROKE) from None
-    errors = [err for err in found.values() if isinstance(err, PostError)]
-    if errors:
-        raise Refused("\n".join(str(err) for err in errors), EXIT_POST_MALFORMED)
+    _refuse_errors(found)
     extract.write_all(root / "snippets", found, every_post=not chosen)
     return found
 
 
-def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 30, update: bool = False,
-                  jobs: int | None = None, no_cache: bool = False, extra: list[str] = ()) -> None:
+def prepare_posts(root: Path, chosen: list[str] | None = None, **overrides) -> Prepared:
+    """Find, plan and install what every chosen post needs; write its snippets. Nothing is written when a
+    post is malformed."""
+    paths = posts_of(root, chosen)
+    try:
+        prepared = prepare(root, paths, **overrides)
+    except ToolError as err:
+        raise Refused(str(err), EXIT_TOOL_BROKE) from None
+    except PostError as err:  # _config.yml itself
+        raise Refused(str(err), EXIT_POST_MALFORMED) from None
+    _refuse_errors(prepared.jobs)
+    found = {post: [job.snippet for job in jobs] for post, jobs in prepared.jobs.items()}
+    extract.write_all(root / "snippets", found, every_post=not chosen)
+    return prepared
+
+
+def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | None = None, update: bool = False,
+                  jobs: int | None = None, no_cache: bool = False, no_jail: bool = False, extra: list[str] = ()) -> None:
     """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped."""
-    found = extract_posts(root, chosen)
-    if not any(found.values()):
+    prepared = prepare_posts(root, chosen, timeout=timeout, jail=False if no_jail else None)
+    if not any(prepared.jobs.values()):
         print("No code snippets in the posts: nothing to verify.")
         return
     reports = root / "reports"
-    args = [*map(str, found), "--rootdir", str(root), "-o", "testpaths=", "-v", "-p", "no:cacheprovider",
+    args = [*map(str, prepared.jobs), "--rootdir", str(root), "-o", "testpaths=", "-v", "-p", "no:cacheprovider",
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us before pytest started
-            "--snippet-timeout", str(timeout), *(["--snippet-jobs", str(jobs)] if jobs else []),
+            *(["--snippet-timeout", str(timeout)] if timeout else []), *(["--snippet-jobs", str(jobs)] if jobs else []),
             "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
     if update:
         args.append("--snippet-update")
     if no_cache:
         args.append("--snippet-no-cache")
+    if no_jail:
+        args.append("--snippet-no-jail")
     plugin = Interrupted()
-    runner = Runner(jobs)
+    runner = Runner(jobs, prepared.settings.jail)
     # Only our plugin: loading every installed one (hypothesis, xdist…) costs more than a warm run.
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
-                           plugins=[plugin, _prefetch(root, found, runner, timeout, no_cache)])
+                           plugins=[plugin, _prefetch(prepared, runner, no_cache)])
     finally:
         runner.close()
         if autoload is None:
@@ -107,6 +130,8 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float = 
         raise Refused("Some snippets failed (listed above): the site was not built.", EXIT_SNIPPET_FAILED)
     if code == pytest.ExitCode.INTERRUPTED:
         raise Refused("Stopped: some posts could not be read (see above).", EXIT_POST_MALFORMED)
+    if code == EXIT_TOOL_BROKE:
+        raise Refused("Stopped: the verifier could not run the snippets (see above).", EXIT_TOOL_BROKE)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise Refused(f"pytest stopped with exit code {int(code)}.", EXIT_TOOL_BROKE)
 

@@ -82,3 +82,6 @@ def problems(found: list[dict], threshold: float) -> list[Problem]:
     for problem in result:
         problem.line = int(problem.line) if problem.line is not None else None
     return result
+
+
+OUT_OF_MEMORY = re.compile(r"\bMemoryError\b|\[Errno 12\]|Cannot allocate memory|std::bad_alloc")

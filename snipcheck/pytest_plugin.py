@@ -1,5 +1,5 @@
-"""pytest plugin (entry point `snipcheck`): every code snippet of a post in `_posts/` is one test item,
-`_posts/<post>.md::NN.ext:LINE`. `pytest _posts/` verifies them all."""
+"""pytest plugin (entry point `snipcheck`): every code block of a post in `_posts/` is one test item,
+`_posts/<post>.md::NN.ext:LINE`. `pytest _posts/` verifies them all. Collection reads posts and writes nothing."""
 
 import json
 import os
@@ -8,39 +8,53 @@ from pathlib import Path
 
 import pytest
 
-from . import cache, diagnostics, plan, publish, record, verify
-from .errors import PostError, where
-from .extract import write_post
-from .find import Snippet, find_all, posts_in, site_root
+from . import cache, classify, diagnostics, imports, plan, publish, record
+from .errors import EXIT_TOOL_BROKE, PostError, ToolError, where
+from .extract import post_folder
+from .find import posts_in, site_root
+from .jail import JailError
+from .prepare import Prepared, prepare
+from .result import FAILED, SKIPPED, UNVERIFIED, VERIFIED, Result
 from .runner import Runner
 
-RESULT = "snippet"  # the user_properties key that carries a snippet's result to the summary (xdist too)
-POSTS = pytest.StashKey[dict]()
+RESULT = "snippet"  # the user_properties key that carries a block's result to the summary (xdist too)
+SITES = pytest.StashKey[dict]()
 SESSION = pytest.StashKey["SnippetSession"]()
-WORDS = {verify.VERIFIED: ("passed", "V", "VERIFIED"),  # "passed": CI reads pytest's closing line
-         verify.SKIPPED: ("skipped", "s", "SKIPPED"),
-         verify.UNVERIFIED: ("shown, not verified", "u", "SHOWN, NOT VERIFIED")}
+WORDS = {VERIFIED: ("passed", "V", "VERIFIED"),  # "passed": CI reads pytest's closing line
+         SKIPPED: ("skipped", "s", "SKIPPED"),
+         UNVERIFIED: ("shown, not verified", "u", "SHOWN, NOT VERIFIED")}
+OVERRIDES = {"snippet_timeout": "timeout", "snippet_memory": "memory", "snippet_slow_callback": "slow_callback"}
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("snipcheck", "verify the code snippets of Jekyll posts")
-    group.addoption("--snippet-timeout", type=float, default=30.0, metavar="SECONDS",
-                    help="kill a snippet (and all it started) after this long; default 30")
+    group.addoption("--snippet-timeout", type=float, default=None, metavar="SECONDS",
+                    help="stop a block (and all it started) after this long; default: _config.yml, else 30")
     group.addoption("--snippet-update", action="store_true",
-                    help="re-record each snippet's output (NN.out) instead of comparing with it")
+                    help="re-record each block's output (NN.out) instead of comparing with it")
     group.addoption("--snippet-jobs", type=int, default=None, metavar="N",
-                    help="how many snippets may run at once; default: one per 64 MB of free memory, 4 to 64")
-    group.addoption("--snippet-slow-callback", type=float, default=0.1, metavar="SECONDS",
-                    help="fail a snippet whose callback or task blocks the event loop longer; default 0.1")
-    group.addoption("--snippet-memory", type=int, default=1024, metavar="MB",
+                    help="how many blocks may run at once; default: one per 32 MB of free memory, 4 to 64")
+    group.addoption("--snippet-slow-callback", type=float, default=None, metavar="SECONDS",
+                    help="fail a block whose callback or task blocks the event loop longer; default 0.1")
+    group.addoption("--snippet-memory", type=int, default=None, metavar="MB",
                     help="memory each snippet process may use; default 1024")
     group.addoption("--snippet-report", metavar="PATH", help="also write the results as JSON to PATH")
     group.addoption("--snippet-no-cache", action="store_true",
-                    help="run every snippet, even those whose passing result is cached in .cache/snippets")
+                    help="run every block, even those whose passing result is cached in .cache/snippets")
+    group.addoption("--snippet-no-jail", action="store_true",
+                    help="run snippets without the bubblewrap jail (only where none can be made: they can then "
+                         "read and change your files)")
+
+
+def overrides(config) -> dict:
+    chosen = {name: config.getoption(option) for option, name in OVERRIDES.items()}
+    if config.getoption("snippet_no_jail"):
+        chosen["jail"] = False
+    return chosen
 
 
 def pytest_configure(config):
-    config.stash[POSTS] = {}
+    config.stash[SITES] = {}
     config.stash[SESSION] = SnippetSession(config)
     config.pluginmanager.register(config.stash[SESSION], "snipcheck-session")
 
@@ -51,36 +65,33 @@ def pytest_collect_file(file_path: Path, parent):
     return None
 
 
-def _found(config, path: Path) -> list[Snippet] | PostError:
-    """All posts of a site are read with one kramdown run, the first time one of them is collected."""
-    cache = config.stash[POSTS]
-    if path not in cache:
-        root = site_root(path)
+def prepared(config, path: Path) -> Prepared:
+    """All posts of a site are prepared together (one kramdown run), the first time one of them is collected."""
+    root = site_root(path)
+    sites = config.stash[SITES]
+    prefetch = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, Prefetch)), None)
+    if prefetch is not None and root in prefetch.sites and path in prefetch.sites[root].jobs:
+        return prefetch.sites[root]  # `invoke test-snippets` prepared them already
+    if root not in sites or path not in sites[root].jobs:
         posts = posts_in(root)
-        cache.update(find_all(posts if path in posts else [path], root))
-    return cache[path]
+        sites[root] = prepare(root, posts if path in posts else [path], **overrides(config))
+    return sites[root]
 
 
 class PostFile(pytest.File):
     def collect(self):
-        found = _found(self.config, self.path)
-        if isinstance(found, PostError):
-            raise self.CollectError(str(found))
-        root = site_root(self.path)
-        files = write_post(root / "snippets", self.path, found)
-        jobs = plan.plan(found, self.config.getoption("snippet_timeout"),
-                         self.config.getoption("snippet_slow_callback"), self.config.getoption("snippet_memory"))
-        shows_output_of = plan.output_blocks(found)
+        site = prepared(self.config, self.path)
+        jobs = site.jobs[self.path]
+        if isinstance(jobs, PostError):
+            raise self.CollectError(str(jobs))
+        folder = post_folder(site.root / "snippets", self.path)
         items = self.snippet_items = {}
-        for job, file in zip(jobs, files):
-            producer = items.get(shows_output_of.get(job.snippet.index))
-            items[job.snippet.index] = SnippetItem.from_parent(
-                self, name=f"{job.snippet.name}:{job.snippet.line}", job=job, file=file, root=root,
-                producer=producer)
-            yield items[job.snippet.index]
-        python = [s for s in found if s.language == "python"]
-        if python and all(s.directives.skip for s in python):
-            yield PostExecutesNothing.from_parent(self, name="python-is-executed", first=python[0])
+        for job in jobs:
+            s = job.snippet
+            producer = items.get(job.shows.index) if job.shows else None
+            items[s.index] = SnippetItem.from_parent(self, name=f"{s.name}:{s.line}", job=job, file=folder / s.name,
+                                                     root=site.root, producer=producer)
+            yield items[s.index]
 
 
 class SnippetFailed(Exception):
@@ -93,56 +104,95 @@ class SnippetItem(pytest.Item):
         self.job, self.snippet, self.file, self.root, self.producer = job, job.snippet, file, root, producer
         self.future = None
 
+    @property
+    def runs(self) -> bool:
+        """Whether this block has a verification of its own (a block that only shows another's output has not,
+        unless the output turns out not to be that)."""
+        return not (self.producer is not None and self.job.output_expected)
+
     def start(self):
-        """Take the cached result when nothing it depends on changed, or the run started before pytest did
-        (see Prefetch); else queue the run."""
-        if self.producer is not None or self.future is not None:
+        """Take the cached result, or the run started before pytest did (see Prefetch); else queue the run."""
+        if not self.runs or self.future is not None:
             return
         session = self.config.stash[SESSION]
         folder = None if self.config.getoption("snippet_no_cache") else self.root / ".cache" / "snippets"
-        self.future = session.prefetched.pop(cache.key(self.job), None) or \
+        self.future = session.prefetched.pop(cache.key(self.job, session.runner.jailed), None) or \
             session.runner.verify(self.job, self.file, folder)
 
-    def _result(self) -> verify.Result:
-        if self.producer is not None:  # this block shows another block's output: verified with it
-            source = self.producer.outcome()
-            if source.status == verify.VERIFIED:
-                return verify.Result(verify.VERIFIED, f"the output of {self.producer.snippet.name}")
-            return verify.Result(source.status if source.status != verify.FAILED else verify.UNVERIFIED, "",
-                                 f"the output of {self.producer.snippet.name}, which was not verified")
-        if self.future is None:  # under xdist each worker starts a post's snippets when it reaches the post
+    def _own(self) -> Result:
+        if self.future is None:  # under xdist each worker starts a post's blocks when it reaches the post
             for item in self.parent.snippet_items.values():
                 item.start()
         return self.future.result()
 
-    def outcome(self) -> verify.Result:
-        """This snippet's result, including the comparison with its recorded output (once)."""
+    def _result(self) -> Result:
+        if self.producer is not None:  # this block may show what the block before it printed
+            shown = self._as_output()
+            if shown is not None:
+                return shown
+        return self._own()
+
+    def _as_output(self) -> Result | None:
+        source = self.producer.outcome()
+        name = self.producer.snippet.name
+        if source.status != VERIFIED:
+            if self.job.output_expected:
+                return Result(UNVERIFIED if source.status != SKIPPED else SKIPPED, "",
+                              f"the output of {name}, which was not verified")
+            return None
+        verdict = classify.compare_output(source.stdout, self.snippet.code, self.snippet.before)
+        if verdict.name == "matches":
+            return Result(VERIFIED, f"the output of {name}", date=source.date, cached=source.cached,
+                          jailed=source.jailed)
+        if verdict.name == "differs" or self.job.output_expected:
+            diff = verdict.diff
+            return Result(FAILED, f"the output of {name}", "the output shown in the post differs from what the code "
+                          f"prints ({name}, line {self.producer.snippet.line}):\n{diff}", self.snippet.line,
+                          jailed=source.jailed)
+        return None  # not its output after all: the block is what it is
+
+    def outcome(self) -> Result:
+        """This block's result, with its recorded output compared (once), and a failure that is really an
+        earlier block's said once."""
         if not hasattr(self, "_outcome"):
             result = self._result()
-            if result.status == verify.VERIFIED and self.snippet.language == "python":
+            if result.status == VERIFIED and self.job.kind == "python" and self.runs:
                 diff = record.check_output(record.output_file(self.file), result.stdout,
                                            self.config.getoption("snippet_update"))
                 if diff:
-                    result.status, result.reason, result.line = verify.FAILED, diff, self.snippet.line
+                    result.status, result.reason, result.line = FAILED, diff, self.snippet.line
+            if result.status == FAILED and result.dependency is not None:
+                earlier = self.parent.snippet_items.get(result.dependency)
+                if earlier is not None and earlier.outcome().status in (FAILED, UNVERIFIED, SKIPPED):
+                    result.status = UNVERIFIED  # the earlier block's failure is reported there, once
             self._outcome = result
         return self._outcome
 
     def runtest(self):
-        result = self.outcome()
+        try:
+            result = self.outcome()
+        except (JailError, ToolError) as err:
+            self.config.stash[SESSION].broken = str(err)
+            pytest.exit(str(err), returncode=EXIT_TOOL_BROKE)
         self.user_properties.append((RESULT, self._entry(result)))
-        if result.status == verify.FAILED:
+        if result.status == FAILED:
             raise SnippetFailed(result)
-        if result.status != verify.VERIFIED:
+        if result.status != VERIFIED:
             pytest.skip(result.reason)
 
-    def _entry(self, result) -> dict:
+    def _entry(self, result: Result) -> dict:
         """What the page and the summary need to know, as plain data (it travels between xdist workers)."""
-        return {"post": os.path.relpath(self.snippet.post, self.root), "site": str(self.root),
-                "index": self.snippet.index, "line": self.snippet.line, "lang": self.snippet.lang,
-                "file": os.path.relpath(self.file, self.root), "sha256": publish.code_sha256(self.snippet.code),
+        s, d = self.snippet, self.snippet.directives
+        expect = d.expect_exception or (f"exit {d.expect_exit}" if d.expect_exit is not None else None)
+        return {"post": os.path.relpath(s.post, self.root), "site": str(self.root), "index": s.index,
+                "line": s.line, "lang": s.lang, "kind": self.job.kind, "note": self.job.note or None,
+                "file": os.path.relpath(self.file, self.root), "sha256": publish.code_sha256(s.code),
                 "status": result.status, "checker": result.checker, "date": result.date, "cached": result.cached,
-                "output": result.stdout if result.status == verify.VERIFIED else None,
-                "reason": result.reason or None, "where": where(self.snippet.post, result.line or self.snippet.line)}
+                "jailed": result.jailed, "output": result.stdout if result.status == VERIFIED else None,
+                "reason": result.reason or None, "where": where(s.post, result.line or s.line),
+                "packages": result.packages or None, "setup": d.setup or None, "expect": expect, "after": [b.index for b in self.job.after] or None,
+                "output_of": self.producer.snippet.index if self.producer is not None
+                and result.checker.startswith("the output of") else None}
 
     def repr_failure(self, excinfo):
         if not isinstance(excinfo.value, SnippetFailed):
@@ -159,7 +209,7 @@ class SnippetItem(pytest.Item):
 
     def _in_post_terms(self, text: str) -> str:
         """Traceback lines of the snippet files, pointed at the post instead."""
-        lines = {s.name: s.line for s in self.job.chain}
+        lines = {f"{s.index:02d}.py": s.line for s in self.job.chain}
 
         def repoint(match):
             name, line = match.group(1), int(match.group(2))
@@ -172,47 +222,29 @@ class SnippetItem(pytest.Item):
         return self.path, self.snippet.line - 1, f"snippet {self.snippet.name} ({self.snippet.lang or 'text'})"
 
 
-class PostExecutesNothing(pytest.Item):
-    """A post that shows Python but skips every block of it verifies nothing: say so, and fail."""
-
-    def __init__(self, *, first: Snippet, **kwargs):
-        super().__init__(**kwargs)
-        self.first = first
-
-    def runtest(self):
-        self.user_properties.append(("snippet-post-failure", self.repr_failure(None)))
-        raise SnippetFailed(self.first)
-
-    def repr_failure(self, excinfo):
-        return (f"{where(self.first.post, self.first.line)}: vacuous post: every Python block is skipped, so none "
-                "of its code is executed; remove a `skip`, or verify at least one block")
-
-    def reportinfo(self):
-        return self.path, self.first.line - 1, "every Python block is skipped"
-
-
 class Prefetch:
     """Runs started before pytest (by `invoke test-snippets`, while pytest starts up), by cache key."""
 
-    def __init__(self, runner: Runner, futures: dict):
-        self.runner, self.futures = runner, futures
+    def __init__(self, runner: Runner, futures: dict, sites: dict):
+        self.runner, self.futures, self.sites = runner, futures, sites
 
 
 class SnippetSession:
     """Per pytest run: starts the snippets, gathers their results, publishes them and sums them up."""
 
     def __init__(self, config):
-        self.config, self.runner, self.entries, self.failures = config, None, [], []
-        self.prefetched, self.own_runner = {}, True
+        self.config, self.runner, self.entries = config, None, []
+        self.prefetched, self.own_runner, self.broken = {}, True, None
 
     def pytest_collection_finish(self, session):
-        """Start every selected snippet now; each item then only waits for its own result."""
+        """Start every selected block now; each item then only waits for its own result."""
         items = [item for item in session.items if isinstance(item, SnippetItem)]
         prefetch = next((p for p in self.config.pluginmanager.get_plugins() if isinstance(p, Prefetch)), None)
         if prefetch is not None:
             self.runner, self.prefetched, self.own_runner = prefetch.runner, prefetch.futures, False
         if items:
-            self.runner = self.runner or Runner(self.config.getoption("snippet_jobs"))
+            jailed = all(item.job.settings.jail for item in items)
+            self.runner = self.runner or Runner(self.config.getoption("snippet_jobs"), jailed)
             if getattr(self.config, "workerinput", None) is None:  # xdist workers start per post, later
                 for item in items:
                     item.start()
@@ -220,7 +252,6 @@ class SnippetSession:
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
             self.entries += [value for key, value in report.user_properties if key == RESULT]
-            self.failures += [value for key, value in report.user_properties if key == "snippet-post-failure"]
 
     def pytest_report_teststatus(self, report, config):
         entry = dict(getattr(report, "user_properties", ())).get(RESULT)  # collect reports have none
@@ -243,15 +274,34 @@ class SnippetSession:
         report = self.config.getoption("snippet_report")
         if report:
             Path(report).parent.mkdir(parents=True, exist_ok=True)
-            Path(report).write_text(json.dumps({"snippets": self.entries, "failures": self._failure_lines()},
-                                               indent=1) + "\n")
+            Path(report).write_text(json.dumps({"snippets": self.entries, "failures": self._failure_lines(),
+                                                "warnings": self._warnings()}, indent=1) + "\n")
+
+    @staticmethod
+    def _warning(entries: list[dict]) -> str | None:
+        python = [e for e in entries if e["kind"] in plan.PYTHON]
+        if python and all(e["status"] == SKIPPED for e in python):
+            return "every Python block of this post is skipped, so none of its code was run"
+        return None
+
+    def _warnings(self) -> list[str]:
+        by_post = defaultdict(list)
+        for entry in self.entries:
+            by_post[entry["post"]].append(entry)
+        lines = [f"{post}: {warning}" for post, entries in sorted(by_post.items())
+                 if (warning := self._warning(entries))]
+        missing = [imports.Missing(name, name) for name in sorted({p for e in self.entries for p in e.get("packages") or ()})]
+        if missing:
+            lines.append(f"some blocks need packages nobody declared; {imports.declare_hint(missing)}")
+        return lines
 
     def _failure_lines(self) -> list[str]:
-        lines = [f"{e['where']}: {e['reason'].splitlines()[0]}" for e in self.entries if e["status"] == verify.FAILED]
-        return lines + self.failures
+        return [f"{e['where']}: {e['reason'].splitlines()[0]}" for e in self.entries if e["status"] == FAILED]
 
     def pytest_terminal_summary(self, terminalreporter):
-        if not self.entries and not self.failures:
+        if self.broken:
+            terminalreporter.write_line(self.broken, red=True)
+        if not self.entries:
             return
         write = terminalreporter.write_line
         terminalreporter.section("snippets")
@@ -263,5 +313,10 @@ class SnippetSession:
             cached = f" ({counts['cached']} cached)" if counts["cached"] else ""
             write(f"{post}: {counts['verified']} verified{cached}, {counts['failed']} failed, "
                   f"{counts['skipped']} skipped, {counts['unverified']} shown, not verified")
+        for line in self._warnings():
+            write(f"warning: {line}", yellow=True)
+        if any(e.get("jailed") is False for e in self.entries):
+            write("warning: snippets ran WITHOUT the jail (--no-jail): they could read and change your files",
+                  yellow=True)
         for line in self._failure_lines():
             write(line, red=True)

@@ -1,30 +1,35 @@
-"""Snippets wait on subprocesses, not on the CPU: run them concurrently on one asyncio loop in a background
-thread, at most `jobs` at a time, while pytest reports them one by one in page order."""
+"""Snippets wait on their processes, not on our CPU: run them concurrently on one asyncio loop in a background
+thread, at most `jobs` at a time, while pytest reports them one by one in page order. Python blocks go to one warm
+interpreter per environment, started on first use."""
 
 import asyncio
 import concurrent.futures
 import threading
 from pathlib import Path
 
-from . import cache, record, verify
+from . import cache, jail, record, verify
+from .checkers import python
+from .interpreter import Interpreter
 from .plan import Job
 
 
 def default_jobs() -> int:
-    """Snippets mostly wait, so many may run at once; each Python process needs ~10-20 MB, so allow one per
-    64 MB of available memory, between 4 and 64."""
+    """Snippets mostly wait, and a forked one shares the warm interpreter's memory; allow one per 32 MB of
+    available memory, between 4 and 64."""
     try:
         with open("/proc/meminfo") as meminfo:
             available_kb = next(int(line.split()[1]) for line in meminfo if line.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError):
         return 16
-    return max(4, min(64, available_kb // (64 * 1024)))
+    return max(4, min(64, available_kb // (32 * 1024)))
 
 
 class Runner:
-    def __init__(self, jobs: int | None = None):
+    def __init__(self, jobs: int | None = None, jailed: bool = True):
+        self.jailed = jailed
         self.loop = asyncio.new_event_loop()
         self.limit = asyncio.Semaphore(jobs or default_jobs())
+        self.interpreters: dict[str, asyncio.Future] = {}
         self.thread = threading.Thread(target=self.loop.run_forever, name="snippet-runner", daemon=True)
         self.thread.start()
 
@@ -36,33 +41,54 @@ class Runner:
         """Start `make()` (a coroutine function) as soon as a slot is free."""
         return asyncio.run_coroutine_threadsafe(self._bounded(make), self.loop)
 
+    async def _interpreter(self, env) -> Interpreter:
+        if env.key not in self.interpreters:
+            self.interpreters[env.key] = asyncio.ensure_future(self._start(env))
+        return await asyncio.shield(self.interpreters[env.key])
+
+    async def _start(self, env) -> Interpreter:
+        if self.jailed:
+            reason = await asyncio.get_running_loop().run_in_executor(None, jail.probe)
+            if reason:
+                raise jail.JailError(jail.NO_JAIL_HELP.format(reason=reason))
+        interpreter = Interpreter(env.path, self.jailed)
+        await interpreter.start()
+        return interpreter
+
+    async def run_python(self, job: Job):
+        interpreter = await self._interpreter(job.env)
+        request, timeouts = python.request(job)
+        return await interpreter.run(request, timeouts)
+
     def verify(self, job: Job, snippet_file: Path, folder: Path | None) -> concurrent.futures.Future:
         """The job's result: the cached one when nothing it depends on changed (`folder` None: no cache),
         else a run, queued now."""
-        hit = cache.load(folder, job) if folder else None
+        hit = cache.load(folder, job, self.jailed) if folder else None
         recorded = record.output_file(snippet_file)
-        if hit and (job.snippet.language != "python" or not recorded.exists()
-                    or recorded.read_text(encoding="utf-8") == hit.stdout):  # a changed NN.out: run again
-            hit.cached = True
+        if hit and (job.kind != "python" or not recorded.exists() or record.read(recorded) == hit.stdout):
+            hit.cached = True  # (a changed NN.out runs the snippet again)
             done = concurrent.futures.Future()
             done.set_result(hit)
             return done
 
         async def run():
-            result = await verify.verify(job)
+            result = await verify.verify(job, self.run_python)
             if folder:
-                cache.store(folder, job, result)
+                cache.store(folder, job, self.jailed, result)
             return result
         return self.submit(run)
 
     def close(self) -> None:
-        """Cancel what is still running (its processes are killed by their `finally`) and stop the loop."""
+        """Cancel what is still running (closing a job's socket stops its snippet), stop the interpreters."""
         async def cancel_all():
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=30)
+            for started in self.interpreters.values():
+                if started.done() and not started.cancelled() and started.exception() is None:
+                    await started.result().close()
+        asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.loop.close()

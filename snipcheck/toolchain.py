@@ -11,7 +11,7 @@ from .errors import ToolError
 
 JEKYLL_PACKAGES = ["ruby", "jekyll", "ruby-bundler", "ruby-jekyll-feed", "ruby-jekyll-seo-tag",
                    "ruby-jekyll-sitemap", "ruby-html-proofer", "ruby-webrick"]
-SANDBOX_PACKAGES = ["iproute2"]  # `ip`, to bring up loopback inside a snippet's own network namespace
+SANDBOX_PACKAGES = ["bubblewrap"]  # the jail snippets run in
 BROWSER_PACKAGES = ["chromium"]
 
 

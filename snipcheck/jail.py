@@ -1,0 +1,174 @@
+"""The jail snippets run in: bubblewrap, the sandbox Flatpak uses. Inside, the system is read-only; the project,
+the builder's HOME, /root, /home and the host's /tmp do not exist; the snippet environment is at /env, the Python
+it was made from at /opt/python (unless it lives in /usr), and our warm interpreter's code at /opt/snipcheck. The
+user is `snippet` (uid 1000) and the host `snippet`, whoever runs the build, so a result means the same on a laptop
+and in CI. Each snippet then raises its own walls inside (see warm/walls.py).
+
+As root, the jail is entered as `nobody`: root inside a user namespace is still root to the files it can see
+(owner of /etc/shadow), so root's jail belongs to nobody outside. The folders it needs are bind-mounted first, in
+a private mount namespace, from descriptors opened while still root."""
+
+import functools
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+WARM = Path(__file__).with_name("warm")
+INSIDE = {"env": "/env", "python": "/opt/python", "warm": "/opt/snipcheck/warm"}
+PATH = "/env/bin:/usr/local/bin:/usr/bin:/bin"
+NOBODY = 65534
+PASSWD = ("root:x:0:0:root:/root:/usr/sbin/nologin\nsnippet:x:1000:1000:snippet:/home/snippet:/bin/sh\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+GROUP = "root:x:0:\nsnippet:x:1000:\nnogroup:x:65534:\n"
+
+
+class JailError(Exception):
+    """No jail can be made here: the message says why and what to do."""
+
+
+NO_JAIL_HELP = ("Snippets run in a bubblewrap jail, and none can be made on this machine: {reason}.\n"
+                "    Install bubblewrap (`invoke setup` does, on Debian and Ubuntu) and allow user namespaces; or, to run "
+                "snippets unjailed (they can then read and change your files), pass --no-jail or set "
+                "`snippets: {{jail: false}}` in _config.yml.")
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    env: dict[str, str]
+    pass_fds: list[int]  # data files bubblewrap reads (pyvenv.cfg, passwd, group); close them after starting
+
+
+def environment(base: Path) -> dict[str, str]:
+    """What every snippet finds in os.environ: the same whoever builds."""
+    env = {"PATH": PATH, "HOME": "/home/snippet", "USER": "snippet", "LOGNAME": "snippet", "LANG": "C.UTF-8",
+           "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONASYNCIODEBUG": "1",
+           # -X dev also swaps in the debug memory allocator, which only C extensions' bugs need; keep the usual one.
+           "PYTHONMALLOC": "pymalloc", "NO_COLOR": "1"}
+    if _shared_libpython(base):
+        env["LD_LIBRARY_PATH"] = f"{INSIDE['python']}/lib"
+    return env
+
+
+def _shared_libpython(base: Path) -> bool:
+    return not _in_usr(base) and any((base / "lib").glob("libpython*.so*"))
+
+
+def _in_usr(path: Path) -> bool:
+    return path == Path("/usr") or Path("/usr") in path.parents
+
+
+def high_fd(fd: int) -> int:
+    """`fd` moved to 10 or above: the root path's shell opens 3 to 9 itself (sh can name no higher ones)."""
+    import fcntl
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(fd)
+    return moved
+
+
+def _data_fd(text: str) -> int:
+    fd = os.memfd_create("jail-data", os.MFD_CLOEXEC)
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return high_fd(fd)
+
+
+def python_base(env: Path) -> Path:
+    """The prefix of the interpreter the environment was made from (its pyvenv.cfg `home` is <prefix>/bin)."""
+    for line in (env / "pyvenv.cfg").read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "home":
+            return Path(value.strip()).parent
+    return Path(sys.base_prefix)
+
+
+def command(env: Path, control_fd: int) -> Command:
+    """The command line that starts the warm interpreter for `env` inside the jail. `control_fd` must be 10 or
+    above (see `high_fd`)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise JailError(NO_JAIL_HELP.format(reason="bubblewrap (`bwrap`) is not installed"))
+    base = python_base(env)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    home = "/usr/bin" if _in_usr(base) else f"{INSIDE['python']}/bin"
+    cfg = f"home = {home}\ninclude-system-site-packages = false\nversion = {version}\n"
+    data = {"/env/pyvenv.cfg": _data_fd(cfg), "/etc/passwd": _data_fd(PASSWD), "/etc/group": _data_fd(GROUP)}
+    sources = {"env": env, "warm": WARM} | ({} if _in_usr(base) else {"python": base})
+    as_root = os.geteuid() == 0
+    staged = {name: f"/tmp/{name}" if as_root else str(path) for name, path in sources.items()}
+    args = [bwrap, "--unshare-user", "--uid", "1000", "--gid", "1000", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "snippet", "--die-with-parent", "--new-session",
+            *_system(), "--ro-bind", staged["env"], INSIDE["env"], "--ro-bind", staged["warm"], INSIDE["warm"]]
+    if "python" in staged:
+        args += ["--ro-bind", staged["python"], INSIDE["python"]]
+    for target, fd in data.items():
+        args += ["--ro-bind-data", str(fd), target]
+    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp", "--dir", "/run/snippet",
+             "--dir", "/home/snippet", "--remount-ro", "/", "--chdir", "/home/snippet", "--clearenv"]
+    for key, value in environment(base).items():
+        args += ["--setenv", key, value]
+    args += ["--", "/env/bin/python", "-X", "dev", f"{INSIDE['warm']}/main.py", str(control_fd), "jailed"]
+    if as_root:
+        args = _as_nobody(sources, args)
+    return Command(args, {}, list(data.values()))
+
+
+def _system() -> list[str]:
+    """The host's system folders, read-only; merged-/usr symlinks (/bin → usr/bin) kept as symlinks."""
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for name in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(name):
+            args += ["--symlink", os.readlink(name), name]
+        elif os.path.isdir(name):
+            args += ["--ro-bind", name, name]
+    return args
+
+
+def _as_nobody(sources: dict[str, Path], bwrap_args: list[str]) -> list[str]:
+    """Root's jail belongs to `nobody`. Open each source folder while root, then in a private mount namespace
+    mount them on a fresh /tmp where nobody can reach them, and only then drop to nobody and start bubblewrap."""
+    names = list(sources)
+    opens = " ".join(f'{3 + i}<"${i + 1}"' for i in range(len(names)))
+    binds = " && ".join(f"mkdir /tmp/{name} && mount --bind /proc/self/fd/{3 + i} /tmp/{name}"
+                        for i, name in enumerate(names))
+    closes = " ".join(f"{3 + i}<&-" for i in range(len(names)))
+    setpriv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
+               "--bounding-set=-all", "--"]
+    script = (f"exec {opens} && mount -t tmpfs -o size=64k,mode=0755 jail-stage /tmp && {binds} && "
+              f"exec {closes} {shlex.join(setpriv + bwrap_args)}")
+    return [_tool("unshare"), "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh",
+            *map(str, sources.values())]
+
+
+def _tool(name: str) -> str:
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])) or name
+
+
+def unjailed(env: Path, control_fd: int) -> Command:
+    """The explicit opt-out: the same warm interpreter, straight on the host (no walls at all)."""
+    env_vars = {**environment(Path(sys.base_prefix)), "PATH": f"{env}/bin:{os.environ.get('PATH', os.defpath)}"}
+    env_vars.pop("LD_LIBRARY_PATH", None)
+    return Command([str(env / "bin" / "python"), "-X", "dev", str(WARM / "main.py"), str(control_fd), "unjailed"],
+                   env_vars, [])
+
+
+@functools.cache
+def probe() -> str | None:
+    """Why no jail can be made here, or None when it can (checked once per process, by making one)."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (`bwrap`) is not installed"
+    args = [shutil.which("bwrap"), "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc",
+            "--", "/bin/true"]
+    if os.geteuid() == 0:
+        args = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *args]
+    try:
+        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        return f"bubblewrap could not start ({err})"
+    if done.returncode != 0:
+        return f"bubblewrap failed: {done.stderr.strip() or f'exit status {done.returncode}'}"
+    return None

@@ -1,0 +1,136 @@
+"""The walls each snippet gets inside the jail, raised by the forked child itself with Linux system calls (the
+jail's Python has no `os.unshare` or `os.mount` before 3.12, so through ctypes): its own user, mount, PID, network,
+IPC and UTS namespaces, a private size-capped tmpfs for its home and temporary folders, its own /proc, and then
+no capabilities at all and a few resource limits."""
+
+import ctypes
+import fcntl
+import os
+import resource
+import socket
+import struct
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MS_RELATIME = 1, 2, 4, 32, 4096, 16384, \
+    1 << 18, 1 << 21
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_DUMPABLE, PR_SET_PDEATHSIG = 38, 24, 4, 1
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+HOME = "/home/snippet"
+AREA = "/run/snippet"  # the snippet's one tmpfs; its home and temporary folders are bound from here
+SHARED_FROM_AREA = {"home": HOME, "tmp": "/tmp", "var-tmp": "/var/tmp", "shm": "/dev/shm"}
+
+
+def _check(result: int, what: str) -> int:
+    if result == -1:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+    return result
+
+
+def unshare(flags: int) -> None:
+    _check(_libc.unshare(flags), "unshare")
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                       data.encode() if data else None), f"mount {target}")
+
+
+def prctl(option: int, arg: int = 0) -> None:
+    _check(_libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), "prctl")
+
+
+def own_namespaces(uid: int, gid: int, network: bool) -> None:
+    """Called in the forked child before it forks the namespace's first process: a user namespace of its own
+    (so the process limit counts this snippet alone, and it may make the others) mapping its uid to itself."""
+    flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    unshare(flags if network else flags | CLONE_NEWNET)
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+        with open(f"/proc/self/{name}", "w") as file:
+            file.write(text)
+    mount("none", "/", None, MS_REC | MS_PRIVATE)
+    socket.sethostname("snippet")
+    if not network:
+        _loopback_up()
+
+
+def _loopback_up() -> None:
+    """A new network namespace has only `lo`, and it is down: bring it up, so servers on 127.0.0.1 work."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        request = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(sock, SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+
+
+def private_files(disk_mb: int) -> None:
+    """Called as the namespace's first process: one tmpfs, capped, for home, /tmp, /var/tmp and /dev/shm; a /proc
+    that shows this namespace's processes only."""
+    mount("snippet", AREA, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk_mb}m,mode=0755")
+    for name, target in SHARED_FROM_AREA.items():
+        os.mkdir(f"{AREA}/{name}", 0o1777 if name != "home" else 0o755)
+        mount(f"{AREA}/{name}", target, None, MS_BIND)
+    # The jail's /dev is one tmpfs for every snippet: read-only here, so none can leave files there for another.
+    # (A remount must repeat the flags the jail locked on it: nosuid, nodev, relatime.)
+    mount("none", "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_RELATIME)
+    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
+
+
+def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None:
+    """Called in the snippet's own process: limits (processes, so a fork bomb stops; file size; memory), then
+    no capabilities (root in no namespace) and no way to regain any. The process limit counts this snippet's
+    user namespace alone."""
+    limit(memory_mb, file_mb)
+    resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    prctl(PR_SET_NO_NEW_PRIVS, 1)
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_DROP, ctypes.c_ulong(cap), 0, 0, 0) == 0:
+        cap += 1
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable, twice: all empty
+    _check(_libc.capset(header, data), "capset")
+
+
+def processes() -> int:
+    """How many processes the snippet's namespace holds now (its guard included)."""
+    return sum(name.isdigit() for name in os.listdir("/proc"))
+
+
+def disk_full() -> bool:
+    """Whether the snippet's tmpfs filled up (a few blocks are never handed out, so "nearly" counts)."""
+    stat = os.statvfs(AREA)
+    return stat.f_bavail * stat.f_frsize < 64 * 1024
+
+
+def unjailed_home() -> str:
+    """Without a jail (an explicit opt-out), a fresh temporary folder is the snippet's working folder and HOME."""
+    import tempfile
+    home = tempfile.mkdtemp(prefix="snippet-")
+    os.environ.update(HOME=home, TMPDIR=home)
+    return home
+
+
+def limit(memory_mb: int | None, file_mb: int) -> None:
+    """File size (a runaway writer stops) and memory per process. RLIMIT_DATA (memory a process can write), not
+    RLIMIT_AS: each thread reserves (not uses) a 64 MB malloc arena and an 8 MB stack, so 1 GiB of address
+    space would run out at a dozen threads."""
+    limits = [(resource.RLIMIT_FSIZE, file_mb * 1024 * 1024), (resource.RLIMIT_CORE, 0)]
+    if memory_mb:
+        limits.append((resource.RLIMIT_DATA, memory_mb * 1024 * 1024))
+    for which, value in limits:
+        hard = resource.getrlimit(which)[1]
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))  # the hard limit too, so the snippet cannot raise it again
+
+
+def kill_group(pid: int) -> None:
+    """Without a PID namespace, what the snippet started goes with its process group (a daemon that left the
+    group escapes: the jail is what makes that impossible)."""
+    import signal
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass

@@ -1,0 +1,353 @@
+"""Hostile snippets, one class each, run in the real jail: after each, the project, the builder's files, the host's
+temporary folders, its processes, its loopback services and the verifier are as they were. These tests also run as
+an unprivileged user (see test_jail_as_user.py), how most people build their blog."""
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from jail_runs import empty_env, processes_with, run, run_together
+
+REPO = Path(__file__).resolve().parent.parent
+WATCHED = ["_posts", "_plugins", "_layouts", "_includes", "snippets", ".git/hooks", "tasks.py", "_config.yml"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    return empty_env(tmp_path_factory.mktemp("site"))
+
+
+@pytest.fixture
+def marker():
+    return f"hostile-{uuid.uuid4().hex[:12]}"
+
+
+def fingerprint(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for top in paths:
+        for path in sorted(top.rglob("*")) if top.is_dir() else [top]:
+            if path.is_file() and not path.is_symlink():
+                digest.update(str(path).encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def project_untouched():
+    paths = [REPO / name for name in WATCHED if (REPO / name).exists()]
+    before = fingerprint(paths)
+    yield
+    assert fingerprint(paths) == before, "a snippet changed the project"
+
+
+def test_a_snippet_cannot_find_the_project(env, project_untouched):
+    done = run(env, f"""
+import os, sys
+seen = [sys.prefix, sys.exec_prefix, *sys.path, os.getcwd(), os.path.expanduser('~')]
+for pid in os.listdir('/proc'):
+    if pid.isdigit():
+        for link in ('cwd', 'root', 'exe'):
+            try:
+                seen.append(os.readlink(f'/proc/{{pid}}/{{link}}'))
+            except OSError:
+                pass
+print('\\n'.join(seen))
+print(os.path.exists({str(REPO)!r}), os.path.exists({str(REPO / '_posts')!r}))
+""")
+    assert done.returncode == 0, done.stderr
+    assert str(REPO) not in done.stdout and "False False" in done.stdout
+
+
+def test_a_snippet_cannot_change_posts_plugins_hooks_or_the_cache(env, project_untouched):
+    targets = [REPO / "_posts" / "evil.md", REPO / "_plugins" / "evil.rb", REPO / ".git" / "hooks" / "pre-commit",
+               REPO / ".cache" / "snippets" / "forged.json", REPO / "README.md"]
+    done = run(env, f"""
+import os
+for path in {[str(t) for t in targets]!r}:
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'a') as file:
+            file.write('owned')
+        print('WROTE', path)
+    except OSError as err:
+        print('refused', path, err.strerror)
+""")
+    assert "WROTE" not in done.stdout and done.stdout.count("refused") == len(targets), done.stdout + done.stderr
+    assert "Read-only file system" in done.stdout  # the jail's own root too: no snippet leaves files for another
+    assert not (REPO / "_posts" / "evil.md").exists() and not (REPO / "_plugins" / "evil.rb").exists()
+
+
+def test_a_snippet_cannot_read_the_builders_files(env, tmp_path, marker):
+    secret = Path.home() / ".snipcheck-test-secret"
+    secret.write_text(marker)
+    try:
+        done = run(env, f"""
+import glob, os
+for path in [{str(secret)!r}, '/etc/shadow', '/root/.bash_history', *glob.glob('/home/*/.*'), *glob.glob('/root/*')]:
+    try:
+        print(open(path).read()[:200])
+    except OSError as err:
+        print('cannot read', path, err.strerror)
+""")
+    finally:
+        secret.unlink()
+    assert marker not in done.stdout
+    assert "cannot read /etc/shadow" in done.stdout
+
+
+def test_only_the_snippets_own_folders_are_writable(env):
+    done = run(env, """
+for path in ('/x', '/dev/x', '/run/x', '/opt/x', '/env/x', '/usr/x', '/etc/x', '/tmp/x', '/var/tmp/x', '/dev/shm/x', 'x'):
+    try:
+        with open(path, 'w') as file:
+            file.write('1')
+        print('wrote', path)
+    except OSError as err:
+        print('refused', path)
+""")
+    assert done.stdout.split("\n")[:-1] == [f"refused {p}" for p in ("/x", "/dev/x", "/run/x", "/opt/x", "/env/x", "/usr/x",
+                                                                     "/etc/x")] + \
+        [f"wrote {p}" for p in ("/tmp/x", "/var/tmp/x", "/dev/shm/x", "x")], done.stderr
+
+
+def test_a_snippet_leaves_nothing_in_the_hosts_temporary_folders(env, marker):
+    done = run(env, f"""
+for folder in ('/tmp', '/var/tmp', '/dev/shm', '.'):
+    with open(f'{{folder}}/{marker}', 'w') as file:
+        file.write('litter')
+print(open('/tmp/{marker}').read())
+""")
+    assert done.returncode == 0 and done.stdout == "litter\n", done.stderr
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not any(marker in name for name in os.listdir(folder)), folder
+
+
+def test_filling_the_disk_stops_at_the_disk_limit(env):
+    done = run(env, """
+with open('big', 'wb') as file:
+    for _ in range(64):
+        file.write(b'x' * 1024 * 1024)
+""", disk_mb=8, file_mb=64)
+    assert done.returncode == 1 and done.disk_full and "No space left on device" in done.stderr
+
+
+def test_a_file_larger_than_the_file_limit_is_refused(env):
+    done = run(env, "open('big', 'wb').write(b'x' * 32 * 1024 * 1024)\n", disk_mb=64, file_mb=4)
+    assert done.returncode == 1 and "File too large" in done.stderr
+
+
+def test_services_on_the_hosts_loopback_are_out_of_reach(env):
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.5)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept():
+        try:
+            accepted.append(server.accept())
+        except OSError:
+            pass
+    waiter = threading.Thread(target=accept)
+    waiter.start()
+    try:
+        done = run(env, f"""
+import socket
+try:
+    socket.create_connection(('127.0.0.1', {port}), timeout=2)
+    print('CONNECTED')
+except OSError as err:
+    print('refused', err)
+""")
+    finally:
+        waiter.join()
+        server.close()
+    assert "CONNECTED" not in done.stdout and not accepted
+
+
+def test_the_network_is_cut_off_unless_asked_for(env):
+    code = """
+import socket
+try:
+    socket.create_connection(('203.0.113.1', 80), timeout=1)
+except OSError as err:
+    print(type(err).__name__, err.errno)
+"""
+    assert "101" in run(env, code).stdout  # ENETUNREACH: there is no route at all, only loopback
+    assert "101" not in run(env, code, network=True).stdout
+
+
+def test_loopback_works_inside_a_snippet(env):
+    done = run(env, """
+import asyncio
+
+async def main():
+    server = await asyncio.start_server(lambda r, w: (w.write(b'pong'), w.close()), '127.0.0.1', 8888)
+    reader, writer = await asyncio.open_connection('127.0.0.1', 8888)
+    print((await reader.read()).decode())
+    writer.close()
+    await writer.wait_closed()
+    server.close()
+    await server.wait_closed()
+
+asyncio.run(main())
+""")
+    assert done.stdout == "pong\n", done.stderr
+
+
+def test_a_snippet_cannot_signal_the_verifier_or_any_process_outside(env, marker):
+    decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", marker])
+    try:
+        done = run(env, f"""
+import os, signal
+for pid in ({os.getpid()}, {decoy.pid}):
+    try:
+        os.kill(pid, signal.SIGKILL)
+        print('killed', pid)
+    except OSError as err:
+        print('cannot', pid, err.strerror)
+os.kill(-1, signal.SIGKILL)
+""")
+        assert decoy.poll() is None, "the snippet killed a process outside its jail"
+        assert done.returncode is not None
+    finally:
+        decoy.kill()
+        decoy.wait()
+
+
+def test_a_snippet_sees_only_its_own_processes_and_no_sys(env):
+    done = run(env, """
+import os
+print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), os.path.exists('/sys/class'), os.getpid())
+""")
+    assert done.stdout == "[1, 2] False 2\n", done.stderr
+
+
+def test_a_fork_bomb_stops_at_the_process_limit(env, marker):
+    done = run(env, f"""
+import os, time
+children = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        children += 1
+except OSError as err:
+    print('stopped after', children, err.strerror)
+    raise
+""", processes=32, timeout=20)
+    assert "Resource temporarily unavailable" in done.stdout and done.processes >= 31, done.stdout
+    assert not processes_with(marker)
+
+
+def test_a_memory_hog_stops_at_the_memory_limit(env):
+    done = run(env, "hog = bytearray(600 * 1024 * 1024)\n", memory_mb=256)
+    assert done.returncode == 1 and "MemoryError" in done.stderr
+
+
+def test_snippets_have_no_capabilities_and_are_nobody_outside(env):
+    done = run(env, """
+import os
+status = dict(line.split(':\\t', 1) for line in open('/proc/self/status').read().splitlines() if ':\\t' in line)
+print(status['CapEff'].strip(), status['CapPrm'].strip(), status['NoNewPrivs'].strip(), os.getuid(), os.getgid())
+""")
+    assert done.stdout == "0000000000000000 0000000000000000 1 1000 1000\n", done.stderr
+
+
+def test_nothing_a_snippet_starts_outlives_it(env, marker):
+    done = run(env, f"""
+import os, subprocess, sys, time
+if os.fork() == 0:          # a daemon: double fork, new session, forever
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])
+    os._exit(0)
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'], start_new_session=True)
+time.sleep(0.2)
+print('started')
+""")
+    assert done.stdout == "started\n"
+    time.sleep(0.2)
+    assert not processes_with(marker)
+
+
+def test_a_timeout_stops_the_snippet_and_everything_it_started(env, marker):
+    started = time.monotonic()
+    done = run(env, f"""
+import subprocess, sys
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'], start_new_session=True)
+while True:
+    pass
+""", timeout=1)
+    assert done.timed_out and done.timed_out_step == 1 and time.monotonic() - started < 5
+    time.sleep(0.2)
+    assert not processes_with(marker)
+
+
+def test_one_snippet_cannot_see_signal_or_touch_another(env, marker):
+    victim = f"""
+import os, time
+open('/tmp/{marker}-victim', 'w').write('mine')
+time.sleep(1.5)
+print('alive', open('/tmp/{marker}-victim').read())
+"""
+    attacker = f"""
+import os, signal, time
+time.sleep(0.3)
+print('victim file seen:', os.path.exists('/tmp/{marker}-victim'))
+print('processes:', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
+for pid in range(2, 400):
+    if pid != os.getpid():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+    victim_done, attacker_done = run_together(env, [victim, attacker])
+    assert victim_done.stdout == "alive mine\n", victim_done.stderr
+    assert "victim file seen: False" in attacker_done.stdout and "processes: [1, 2]" in attacker_done.stdout
+
+
+def test_a_snippet_cannot_stop_its_guard(env):
+    done = run(env, """
+import os, signal, time
+for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGKILL, signal.SIGSTOP):
+    os.kill(1, sig)
+time.sleep(0.2)
+print('done')
+""")
+    assert done.returncode == 0 and done.stdout == "done\n", done.stderr
+
+
+def test_every_build_sees_the_same_environment(env):
+    done = run(env, """
+import getpass, os, pwd, socket, sys
+print(os.getuid(), getpass.getuser(), pwd.getpwuid(os.getuid()).pw_name, os.environ['HOME'], os.getcwd(),
+      socket.gethostname(), sys.prefix, os.environ['PATH'], sorted(os.listdir('/home')), os.listdir('.'))
+""")
+    assert done.stdout == ("1000 snippet snippet /home/snippet /home/snippet snippet /env "
+                           "/env/bin:/usr/local/bin:/usr/bin:/bin ['snippet'] ['01.py']\n"), done.stderr
+
+
+def test_output_floods_are_cut_at_the_cap(env):
+    done = run(env, "import sys\nfor _ in range(3000): sys.stdout.write('x' * 1000 + '\\n')\n")
+    assert done.truncated and len(done.stdout) == 1024 * 1024 and done.returncode == 0
+
+
+def test_without_the_jail_nothing_is_walled_but_the_run_still_ends(env, marker):
+    done = run(env, f"""
+import os, subprocess, sys
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])
+print(os.getuid() == {os.getuid()})
+""", jailed=False)
+    assert done.stdout == "True\n" and not done.jailed
+    time.sleep(0.2)
+    assert not processes_with(marker)

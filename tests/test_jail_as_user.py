@@ -1,0 +1,54 @@
+"""Most people build their blog as a normal user, not root: the jail and semantics tests must hold for them too.
+Run as root, this makes an unprivileged user, gives it its own copy of the project and its own venv (from the
+system's Python, which any user can run), and runs those tests as that user."""
+
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jail_runs import repo_files
+
+USER = "snipcheck-test"
+TESTS = ["tests/test_jail.py", "tests/test_forked_like_python.py"]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="already a normal user: the jail tests run as this user")
+
+
+def as_user(*argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    home = pwd.getpwnam(USER).pw_dir
+    return subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups", "--", *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home,
+                                                "LANG": "C.UTF-8"})
+
+
+@pytest.fixture(scope="module")
+def user_project():
+    if subprocess.run(["id", USER], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
+    python = shutil.which("python3", path="/usr/bin:/bin")
+    if python is None:
+        pytest.fail("no system python3 for the unprivileged user: install python3 and python3-venv")
+    project = Path(pwd.getpwnam(USER).pw_dir) / f"project-{os.getpid()}"  # pytest's own temp folders are root's
+    for source, name in repo_files():
+        target = project / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    subprocess.run(["chown", "-R", f"{USER}:{USER}", str(project)], check=True)
+    made = as_user(python, "-m", "venv", ".venv", cwd=project)
+    assert made.returncode == 0, made.stderr
+    installed = as_user(".venv/bin/pip", "install", "-q", "--config-settings", "editable_mode=compat", "-e", ".",
+                        cwd=project)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    yield project
+    shutil.rmtree(project)
+
+
+def test_the_jail_holds_for_a_normal_user(user_project):
+    done = as_user(".venv/bin/python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "--noconftest", *TESTS,
+                   cwd=user_project)  # (the conftest loads the browser tests' fixtures, not needed here)
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "skipped" not in done.stdout.splitlines()[-1], done.stdout[-500:]
