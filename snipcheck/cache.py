@@ -32,11 +32,10 @@ def key(job: Job, jailed: bool) -> str:
     """A hash of the block, the blocks it runs after, its directives, the site's settings, the environment
     (its packages, their versions), whether it runs jailed, the interpreter and the verifier."""
     def block(snippet):
-        directives = dataclasses.asdict(snippet.directives)
-        directives.pop("lines")
+        directives = {k: v for k, v in vars(snippet.directives).items() if k != "lines"}
         return [snippet.name, job.kinds.get(snippet.index, job.kind), snippet.code, directives]
     env = job.env
-    material = {"chain": [block(s) for s in job.chain], "kind": job.kind, "settings": dataclasses.asdict(job.settings),
+    material = {"chain": [block(s) for s in job.chain], "kind": job.kind, "settings": vars(job.settings),
                 "missing": [m.distribution for m in job.missing], "unrun": job.unrun, "jailed": jailed,
                 "env": [env.key, env.packages] if env is not None else None, "python": sys.version,
                 "platform": platform.platform(), "verifier": VERIFIER}

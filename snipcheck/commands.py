@@ -1,6 +1,7 @@
 """What the invoke tasks do, as plain functions (tasks.py only parses flags; tests call these directly).
 Each returns an exit code or raises; errors are reported as `_posts/<file>.md:<line>: <what>`."""
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from .pytest_plugin import Prefetch
 from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all, posts_in
+from .plan import download
 from .prepare import Prepared, prepare
 
 
@@ -87,7 +89,9 @@ def prepare_posts(root: Path, chosen: list[str] | None = None, **overrides) -> P
     except PostError as err:  # _config.yml itself
         raise Refused(str(err), EXIT_POST_MALFORMED) from None
     _refuse_errors(prepared.jobs)
-    found = {post: [job.snippet for job in jobs] for post, jobs in prepared.jobs.items()}
+    # What a reader downloads: the code as shown, or for a program that needs earlier blocks, a file that runs.
+    found = {post: [dataclasses.replace(job.snippet, code=download(job)) for job in jobs]
+             for post, jobs in prepared.jobs.items()}
     extract.write_all(root / "snippets", found, every_post=not chosen)
     return prepared
 

@@ -82,7 +82,7 @@ def _checked(text: str, path: Path, line: int | None) -> Requirement:
 def _yaml_list(text: str, keys: tuple[str, ...], path: Path) -> list[Requirement]:
     """The requirements listed under `keys` in a YAML document, each with its line in `path`."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: much faster
     except yaml.YAMLError as err:
         raise PostError(path, None, f"not valid YAML: {err}") from None
     for key in keys:
@@ -114,16 +114,31 @@ def _requirements_txt(path: Path) -> list[Requirement]:
 def requirements(root: Path, front_matter: dict, post: Path) -> Requirements:
     """The requirements a post's snippets need: the site's (`snippets: {requirements: [...]}` in _config.yml,
     and `snippets/requirements.txt`), then the post's (`requirements:` in its front matter)."""
-    declared = []
-    config = root / "_config.yml"
-    if config.exists():
-        declared += _yaml_list(config.read_text(encoding="utf-8"), ("snippets", "requirements"), config)
-    if (root / REQUIREMENTS_TXT).exists():
-        declared += _requirements_txt(root / REQUIREMENTS_TXT)
+    declared = list(_site_requirements(root, *(_stamp(root / name) for name in ("_config.yml", REQUIREMENTS_TXT))))
     if front_matter.get("requirements") is not None:  # read again only for the lines
         match = FRONT_MATTER.match(decode(post, post.read_bytes()))
         declared += _yaml_list(match.group(1) if match else "", ("requirements",), post)
     return Requirements(tuple(declared))
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+@cache
+def _site_requirements(root: Path, config_stamp, txt_stamp) -> tuple[Requirement, ...]:
+    """The site's declarations, read once per process for all its posts (the stamps say when to read again)."""
+    declared = []
+    config = root / "_config.yml"
+    if config_stamp:
+        declared += _yaml_list(config.read_text(encoding="utf-8"), ("snippets", "requirements"), config)
+    if txt_stamp:
+        declared += _requirements_txt(root / REQUIREMENTS_TXT)
+    return tuple(declared)
 
 
 # Environments.

@@ -2,6 +2,7 @@
 block is. Only names that mean Python run as Python: Pygments' Python lexer also serves Sage, Bazel and
 Starlark, and Bash's serves zsh and ksh, but running or `bash -n`-checking those would be wrong."""
 
+import functools
 import re
 import shutil
 
@@ -25,6 +26,7 @@ _BORROWED_LEXERS = {"python", "bash"}  # lexers that also serve languages we mus
 _EXTENSIONS = {"sage": ".sage", "bazel": ".bzl", "starlark": ".star", "pyi": ".pyi", "zsh": ".zsh", "ksh": ".ksh"}
 
 
+@functools.cache  # asked for every block, many times: Pygments' lookup is slow
 def canonical(lang: str | None) -> str:
     """The language's one name (`py` → `python`, `yml` → `yaml`), or `text` when none was given. Names that
     Pygments merely highlights like Python or Bash keep their own name (`sage`, `zsh`)."""
@@ -40,6 +42,7 @@ def canonical(lang: str | None) -> str:
     return name if alias in _BORROWED_LEXERS else alias
 
 
+@functools.cache
 def extension(lang: str | None) -> str:
     """The language's usual file extension, from Pygments' file patterns; `.txt` when it has none."""
     name = (lang or "").strip().lower()

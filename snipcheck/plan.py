@@ -116,3 +116,29 @@ def missing_everywhere(jobs: list[Job]) -> list:
         for missing in job.missing:
             seen.setdefault(missing.distribution, missing)
     return list(seen.values())
+
+
+def download(job: Job) -> str:
+    """The file a reader downloads for a block: the code as shown; for a program that needs earlier blocks, those
+    first (and hidden setup), marked, so that it runs as it is; with the post's packages as PEP 723 metadata, so
+    that `uv run NN.py` installs them."""
+    code = job.snippet.code
+    if job.kind != "python":
+        return code
+    parts = []
+    for snippet in job.chain:
+        own = snippet is job.snippet
+        if snippet.directives.setup:
+            parts.append(f"# --- hidden setup of block {snippet.index:02d} (not shown on the page) ---\n"
+                         f"{snippet.directives.setup}")
+        if not own:
+            parts.append(f"# --- block {snippet.index:02d} of the post (line {snippet.line}), which this one needs ---\n"
+                         f"{source(snippet, job.kinds.get(snippet.index, 'python'))}")
+    if parts:
+        parts.append(f"# --- block {job.snippet.index:02d} (line {job.snippet.line}) ---\n{code}")
+        code = "\n".join(part if part.endswith("\n") else part + "\n" for part in parts)
+    requirements = list(getattr(job.env, "requirements", ()) or ())
+    if requirements:
+        from .environments import pep723_header
+        code = pep723_header(requirements, getattr(job.env, "python_version", "3")) + code
+    return code

@@ -38,8 +38,11 @@ def prepare(root: Path, paths: list[Path], **overrides) -> Prepared:
         prepared.pages[path] = found
         try:
             jobs = plan.plan(getattr(found, "snippets", found), chosen)
+            if jobs:  # the text after the last block, which no next block carries as its lead-in
+                post = read_post(path)
+                jobs[-1].text_after = "\n".join(post.body.split("\n")[jobs[-1].snippet.end_line - post.body_line + 2:])
             if any(job.kind in plan.PYTHON for job in jobs):
-                reqs = environments.requirements(root, read_post(path).front_matter, path)
+                reqs = environments.requirements(root, post.front_matter, path)
                 key = tuple(reqs.texts)
                 if key not in envs:
                     envs[key] = environments.ensure(root, reqs)

@@ -185,7 +185,7 @@ class SnippetItem(pytest.Item):
         s, d = self.snippet, self.snippet.directives
         expect = d.expect_exception or (f"exit {d.expect_exit}" if d.expect_exit is not None else None)
         return {"post": os.path.relpath(s.post, self.root), "site": str(self.root), "index": s.index,
-                "line": s.line, "lang": s.lang, "kind": self.job.kind, "note": self.job.note or None,
+                "line": s.line, "lang": s.lang, "kind": self.job.kind, "note": result.note or self.job.note or None,
                 "file": os.path.relpath(self.file, self.root), "sha256": publish.code_sha256(s.code),
                 "status": result.status, "checker": result.checker, "date": result.date, "cached": result.cached,
                 "jailed": result.jailed, "output": result.stdout if result.status == VERIFIED else None,
