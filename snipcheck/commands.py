@@ -14,7 +14,7 @@ from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all, posts_in
 from .plan import download
-from .prepare import Prepared, prepare
+from .prepare import Prepared, prepare, site_settings
 
 
 class Refused(Exception):
@@ -99,36 +99,22 @@ def prepare_posts(root: Path, chosen: list[str] | None = None, **overrides) -> P
 def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | None = None, update: bool = False,
                   jobs: int | None = None, no_cache: bool = False, no_jail: bool = False, extra: list[str] = ()) -> None:
     """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped."""
-    prepared = prepare_posts(root, chosen, timeout=timeout, jail=False if no_jail else None)
-    if not any(prepared.jobs.values()):
-        print("No code snippets in the posts: nothing to verify.")
-        return
-    reports = root / "reports"
-    args = [*map(str, prepared.jobs), "--rootdir", str(root), "-o", "testpaths=", "-v", "-p", "no:cacheprovider",
-            "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us before pytest started
-            *(["--snippet-timeout", str(timeout)] if timeout else []), *(["--snippet-jobs", str(jobs)] if jobs else []),
-            "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
-    if update:
-        args.append("--snippet-update")
-    if no_cache:
-        args.append("--snippet-no-cache")
-    if no_jail:
-        args.append("--snippet-no-jail")
-    plugin = Interrupted()
-    runner = Runner(jobs, prepared.settings.jail)
-    # Only our plugin: loading every installed one (hypothesis, xdist…) costs more than a warm run.
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    overrides = {"timeout": timeout, "jail": False if no_jail else None}
     try:
-        code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
-                           plugins=[plugin, _prefetch(prepared, runner, no_cache)])
+        settings = site_settings(root, **overrides)
+    except PostError as err:
+        raise Refused(str(err), EXIT_POST_MALFORMED) from None
+    runner = Runner(jobs, settings.jail)
+    try:
+        runner.warm_up(root)  # the jail and its warm interpreter start while the posts are read
+        prepared = prepare_posts(root, chosen, **overrides)
+        if not any(prepared.jobs.values()):
+            print("No code snippets in the posts: nothing to verify.")
+            return
+        code, interrupted = _pytest(prepared, runner, update, jobs, no_cache, no_jail, timeout, extra)
     finally:
         runner.close()
-        if autoload is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
-    if plugin.interrupted:
+    if interrupted:
         raise Refused(INTERRUPTED, EXIT_INTERRUPTED)
     if code == pytest.ExitCode.TESTS_FAILED:
         raise Refused("Some snippets failed (listed above): the site was not built.", EXIT_SNIPPET_FAILED)
@@ -138,6 +124,31 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | 
         raise Refused("Stopped: the verifier could not run the snippets (see above).", EXIT_TOOL_BROKE)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise Refused(f"pytest stopped with exit code {int(code)}.", EXIT_TOOL_BROKE)
+
+
+def _pytest(prepared: Prepared, runner: Runner, update: bool, jobs: int | None, no_cache: bool, no_jail: bool,
+            timeout: float | None, extra: list[str]) -> tuple[int, bool]:
+    """pytest over the prepared posts, with their blocks already started; its exit code, and whether Ctrl-C."""
+    reports = prepared.root / "reports"
+    args = [*map(str, prepared.jobs), "--rootdir", str(prepared.root), "-o", "testpaths=", "-v", "-p",
+            "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us first
+            *(["--snippet-timeout", str(timeout)] if timeout else []), *(["--snippet-jobs", str(jobs)] if jobs else []),
+            "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
+    args += [flag for on, flag in ((update, "--snippet-update"), (no_cache, "--snippet-no-cache"),
+                                   (no_jail, "--snippet-no-jail")) if on]
+    plugin = Interrupted()
+    # Only our plugin: loading every installed one (hypothesis, xdist…) costs more than a warm run.
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
+                           plugins=[plugin, _prefetch(prepared, runner, no_cache)])
+    finally:
+        if autoload is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
+    return code, plugin.interrupted
 
 
 def _inputs(root: Path) -> list[tuple[str, int, int]]:

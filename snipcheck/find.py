@@ -1,13 +1,12 @@
 """Find a post's snippets: every code block Jekyll renders, with its code exactly as the page shows it and
-the post line of its first code line."""
+the post line of its first code line. Code the post writes as HTML (`<pre><code>`) is shown, not a snippet:
+it is listed too, so the page and the results agree on every block."""
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from . import directives, languages
+from . import directives, discover, languages
 from .directives import DirectiveError, Directives
 from .errors import PostError, where
 from .liquid import BLOCKS, LiquidError, render
@@ -27,6 +26,7 @@ class Snippet:
     numbered: bool = False  # shown with line numbers (linenos)
     directives: Directives = field(default_factory=Directives)
     before: str = ""  # the post's text between the previous code block and this one (its lead-in prose)
+    conditional: bool = False  # inside a Liquid `if`, `for`, …: the page may show it 0, 1 or more times
 
     @property
     def language(self) -> str:
@@ -45,28 +45,51 @@ class Snippet:
         return where(self.post, self.line)
 
 
+@dataclass
+class Shown:
+    """A code block the page shows that is not a snippet: HTML the post wrote itself (`<pre><code>`)."""
+    post: Path
+    line: int | None  # post line where it starts, when known
+    code: str
+    after: int  # how many snippets come before it on the page
+    conditional: bool = False
+    reason: str = "written as HTML in the post (a <pre> block), so it is not a snippet"
+
+
+@dataclass
+class Page:
+    """What a post's page shows: its snippets, and the other code blocks (see Shown)."""
+    snippets: list[Snippet]
+    shown: list[Shown] = field(default_factory=list)
+
+
+site_config = discover.site_config
+
+
 def posts_in(root: Path) -> list[Path]:
-    """The site's posts: Markdown files anywhere below `_posts/`, in name order."""
-    return sorted(p for p in (root / "_posts").rglob("*") if p.suffix in (".md", ".markdown"))
+    """The site's posts, by Jekyll's own rule (see discover), in path order."""
+    return discover.posts(root)
 
 
-def site_config(root: Path) -> dict:
-    config = root / "_config.yml"
-    try:
-        return (yaml.safe_load(config.read_text(encoding="utf-8")) or {}) if config.exists() else {}
-    except yaml.YAMLError as err:
-        raise PostError(config, None, f"not valid YAML: {err}") from None
-
-
-def _snippets(post: Post, rendered, blocks, strict: bool) -> list[Snippet]:
+def _snippets(post: Post, rendered, blocks, strict: bool) -> Page:
     body_lines = post.body.split("\n")
-    found = []
+    found, shown = [], []
     for block in blocks:
         code = block.code if block.code.endswith("\n") else block.code + "\n"
+        if block.raw:
+            first = rendered.line_of[block.line - 1] if block.line else None
+            start = rendered.line_of.index(first) if first else None
+            lines = rendered.line_of[start:start + code.count("\n")] if first else []
+            _refuse_liquid(post, min(set(lines) & rendered.liquid_lines, default=None), "a <pre> block written as HTML")
+            shown.append(Shown(post.path, post.body_line + first - 1 if first else None, code, len(found),
+                               bool(first in rendered.conditional_lines)))
+            continue
         if block.highlight is not None:
             tag = rendered.highlights[block.highlight]
             first, lang, numbered = tag.first_line, tag.lang, "linenos" in tag.options
             lines = range(first, first + code.count("\n"))
+            _refuse_liquid(post, tag.liquid_line)
+            conditional = tag.tag_line in rendered.conditional_lines
         else:
             first = rendered.line_of[block.line - 1]
             if FENCE.match(body_lines[first - 1]) and code.split("\n")[0].strip() != body_lines[first - 1].strip():
@@ -74,17 +97,14 @@ def _snippets(post: Post, rendered, blocks, strict: bool) -> list[Snippet]:
             lang, numbered = block.lang, False
             start = rendered.line_of.index(first)
             lines = rendered.line_of[start:start + code.count("\n")]
+            conditional = first in rendered.conditional_lines
         if block.highlight is None and '<figure class="highlight" data-snippet=' in code:
             raise PostError(post.path, post.body_line + first - 1, "a {% highlight %} tag inside a code block: "
                             "Jekyll renders the tag, so readers would see its HTML as code",
                             "Close the code block before the tag, or wrap the tag in {% raw %} … {% endraw %}.")
-        liquid = sorted(set(lines) & rendered.liquid_lines)
-        if liquid:
-            raise PostError(post.path, post.body_line + liquid[0] - 1,
-                            "Liquid tags or {{ }} inside a code block: Jekyll renders them before the page shows"
-                            " the code, so readers would not see what is written",
-                            "Wrap the block in {% raw %} … {% endraw %}.")
-        found.append(Snippet(post.path, len(found) + 1, lang, code, post.body_line + first - 1, numbered))
+        _refuse_liquid(post, min(set(lines) & rendered.liquid_lines, default=None))
+        found.append(Snippet(post.path, len(found) + 1, lang, code, post.body_line + first - 1, numbered,
+                             conditional=conditional))
     if strict:
         _refuse_unclosed_fence(post, rendered, found)
     _lead_ins(post, found, body_lines)
@@ -93,7 +113,16 @@ def _snippets(post: Post, rendered, blocks, strict: bool) -> list[Snippet]:
     except DirectiveError as err:
         raise PostError(post.path, post.body_line + err.line - 1, err.problem,
                         "Write the directive right before the code block it is for.") from None
-    return found
+    return Page(found, shown)
+
+
+def _refuse_liquid(post: Post, line: int | None, what: str = "a code block") -> None:
+    """Liquid on a (body) line of a code block: the page would show what Liquid renders, not what is written."""
+    if line is not None:
+        raise PostError(post.path, post.body_line + line - 1,
+                        f"Liquid tags or {{{{ }}}} inside {what}: Jekyll renders them before the page shows"
+                        " the code, so readers would not see what is written",
+                        "Wrap the block in {% raw %} … {% endraw %}.")
 
 
 def _lead_ins(post: Post, snippets: list[Snippet], body_lines: list[str]) -> None:
@@ -179,8 +208,8 @@ def _check_excerpt(post: Post, config: dict) -> None:
                           "Put a blank line before the tag, or set `excerpt_separator` in the front matter.") from None
 
 
-def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, list[Snippet] | PostError]:
-    """The snippets of each post (or the PostError that stops it), with one kramdown run for all posts.
+def pages(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, Page | PostError]:
+    """What each post's page shows (or the PostError that stops it), with one kramdown run for all posts.
     `strict` also refuses what Jekyll renders but the author cannot have meant (a fence never closed)."""
     posts, rendered, found = [], [], {}
     config = site_config(root)
@@ -199,13 +228,19 @@ def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, l
     simple = [highlights_only(r.text, r.figure_lines) for r in rendered]
     converted = iter(code_blocks([r.text for r, blocks in zip(rendered, simple) if blocks is None],
                                  kramdown_options(config), cache))
-    pages = [blocks if blocks is not None else next(converted) for blocks in simple]
-    for post, page, blocks in zip(posts, rendered, pages):
+    blocks_of = [blocks if blocks is not None else next(converted) for blocks in simple]
+    for post, page, blocks in zip(posts, rendered, blocks_of):
         try:
             found[post.path] = _snippets(post, page, blocks, strict)
         except PostError as err:
             found[post.path] = err
     return {path: found[path] for path in paths}
+
+
+def find_all(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, list[Snippet] | PostError]:
+    """The snippets of each post (or the PostError that stops it); see pages."""
+    return {path: page if isinstance(page, PostError) else page.snippets
+            for path, page in pages(paths, root, strict).items()}
 
 
 def find_snippets(path: Path, root: Path | None = None, strict: bool = False) -> list[Snippet]:
@@ -217,8 +252,10 @@ def find_snippets(path: Path, root: Path | None = None, strict: bool = False) ->
 
 
 def site_root(post: Path) -> Path:
-    """The Jekyll site a post belongs to: the folder holding its `_posts`."""
-    for parent in post.resolve().parents:
-        if parent.name == "_posts":
-            return parent.parent
-    return post.resolve().parent
+    """The Jekyll site a post belongs to: the folder with `_config.yml` above its `_posts` (which may be
+    `<dir>/_posts`), else the folder holding its `_posts`."""
+    parents = post.resolve().parents
+    posts = next((parent for parent in parents if parent.name == "_posts"), None)
+    if posts is None:
+        return post.resolve().parent
+    return next((p for p in posts.parents if (p / "_config.yml").is_file()), posts.parent)

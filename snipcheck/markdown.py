@@ -21,13 +21,17 @@ JEKYLL_KRAMDOWN = {"auto_ids": True, "toc_levels": [1, 2, 3, 4, 5, 6], "entity_o
                    "footnote_nr": 1, "show_warnings": False}
 
 
+VERSION = "2"  # of what the cache holds: a change to the parsing below must not reuse old conversions
+
+
 @dataclass
 class Block:
     """A `<pre>` code block of the page: its text as the reader sees it."""
     code: str
     lang: str | None
-    line: int | None  # for a Markdown code block, the document line it starts on
+    line: int | None  # for a Markdown code block or raw HTML, the document line it starts on
     highlight: int | None  # for a {% highlight %} block, its index among the post's highlights
+    raw: bool = False  # written as HTML in the post (`<pre><code>`): shown, but not a snippet
 
 
 class _CodeBlocks(HTMLParser):
@@ -38,6 +42,7 @@ class _CodeBlocks(HTMLParser):
         self.figure: int | None = None
         self.current: Block | None = None
         self.in_gutter = False
+        self.has_code = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -45,21 +50,27 @@ class _CodeBlocks(HTMLParser):
             self.figure = int(attrs["data-snippet"])
         elif tag == "pre":
             self.depth += 1
-            if self.depth == 1 and (self.figure is not None or "data-snippet-line" in attrs):
-                line = attrs.get("data-snippet-line")
-                self.current = Block("", None, int(line) if line else None, self.figure)
+            if self.depth == 1:
+                # any other outermost <pre> is the post's own HTML; it is a code block if it holds <code>
+                raw = self.figure is None and "data-snippet-line" not in attrs
+                line = attrs.get("data-snippet-line") or attrs.get("data-snippet-raw")
+                self.current = Block("", None, int(line) if line else None, self.figure, raw)
+                self.has_code = False
             self.in_gutter = "lineno" in (attrs.get("class") or "")
-        elif tag == "code" and self.current is not None and self.current.lang is None:
-            classes = (attrs.get("class") or "").split()
-            langs = [c.removeprefix("language-") for c in classes if c.startswith("language-")]
-            self.current.lang = langs[0] if langs else None
+        elif tag == "code" and self.current is not None:
+            self.has_code = True
+            if self.current.lang is None and not self.current.raw:
+                classes = (attrs.get("class") or "").split()
+                langs = [c.removeprefix("language-") for c in classes if c.startswith("language-")]
+                self.current.lang = langs[0] if langs else None
 
     def handle_endtag(self, tag):
         if tag == "pre":
             self.depth -= 1
             self.in_gutter = False
             if self.depth == 0 and self.current is not None:
-                self.blocks.append(self.current)
+                if self.has_code or not self.current.raw:  # a bare <pre> is preformatted text, not code
+                    self.blocks.append(self.current)
                 self.current = None
         elif tag == "figure":
             self.figure = None
@@ -109,7 +120,7 @@ def code_blocks(documents: list[str], options: dict, cache: Path | None = None) 
 
 
 def _key(text: str, options: dict) -> str:
-    material = json.dumps([text, options, SCRIPT.read_text()], sort_keys=True)
+    material = json.dumps([text, options, SCRIPT.read_text(), VERSION], sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()
 
 

@@ -36,11 +36,16 @@ def decode(path: Path, data: bytes) -> str:
 
 def read_post(path: Path) -> Post:
     """Read a post, or raise PostError saying where it is malformed."""
-    text = decode(path, path.read_bytes())
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise PostError(path, None, f"cannot be read: {err.strerror}",
+                        "Check that the post is a readable file.") from None
+    text = decode(path, raw)
     match = FRONT_MATTER.match(text)
     if not match:
         first = "the post is empty" if not text.strip() else "no front matter"
-        raise PostError(path, 1, f"{first}: Jekyll publishes a post only when it starts with a '---' line",
+        raise PostError(path, 1, f"{first}: Jekyll would publish it as a bare page, without its layout or title",
                         "Start the post with front matter, e.g. '---', 'title: My post', '---'.")
     try:
         data = yaml.safe_load(match.group(1)) or {}

@@ -1,7 +1,8 @@
-"""`invoke serve`: Jekyll's own server and watcher, plus ours on `_posts/`: when a post is saved, its
+"""`invoke serve`: Jekyll's own server and watcher, plus ours on the posts: when a post is saved, its
 snippets are verified again (unchanged ones come from the cache) and their results written to `_data/`,
 which Jekyll then picks up, so the preview shows each block's new result without a restart. Failures
-are shown in place on the page instead of stopping the preview."""
+are shown in place on the page instead of stopping the preview. The preview is built into a folder of
+its own (`.cache/preview/`): `_site/` changes only when `invoke build` succeeds."""
 
 import signal
 import subprocess
@@ -9,18 +10,25 @@ import time
 from pathlib import Path
 
 from . import commands
+from .errors import ToolError
 from .find import posts_in
 from .site import jekyll_command
 
 
 def _posts(root: Path) -> dict[Path, int]:
-    return {p: p.stat().st_mtime_ns for p in posts_in(root)}
+    seen = {}
+    for post in posts_in(root):
+        try:
+            seen[post] = post.stat().st_mtime_ns
+        except OSError:
+            continue  # saved away between the listing and now (an editor's rename)
+    return seen
 
 
 def _verify(root: Path, posts: list[Path] | None, **options) -> None:
     try:
         commands.test_snippets(root, [str(p) for p in posts] if posts else None, **options)
-    except commands.Refused as err:
+    except (commands.Refused, ToolError) as err:
         print(f"\n{err}\n(The preview shows each failure in place; fix the post and save it again.)\n")
 
 
@@ -31,8 +39,9 @@ def _stop(signum, frame):
 def serve(root: Path, host: str = "127.0.0.1", port: int = 4000, poll: float = 0.5, **options) -> int:
     signal.signal(signal.SIGTERM, _stop)
     _verify(root, None, **options)
-    server = subprocess.Popen(jekyll_command(root, "serve", "--host", host, "--port", str(port), "--watch"),
-                              cwd=root, env=None)
+    destination = root / ".cache" / "preview"
+    server = subprocess.Popen(jekyll_command(root, "serve", "--host", host, "--port", str(port), "--watch",
+                                             "--destination", str(destination)), cwd=root, env=None)
     seen = _posts(root)
     try:
         while server.poll() is None:
@@ -46,7 +55,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 4000, poll: float = 0
     except KeyboardInterrupt:
         pass
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGINT)  # Jekyll's own way to stop (SIGTERM makes it print a stack)
         try:
             server.wait(10)
         except subprocess.TimeoutExpired:

@@ -13,6 +13,11 @@ from .interpreter import Interpreter
 from .plan import Job
 
 
+def _site_env(root: Path):
+    from . import environments
+    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"))
+
+
 def default_jobs() -> int:
     """Snippets mostly wait, and a forked one shares the warm interpreter's memory; allow one per 32 MB of
     available memory, between 4 and 64."""
@@ -54,6 +59,17 @@ class Runner:
         interpreter = Interpreter(env.path, self.jailed)
         await interpreter.start()
         return interpreter
+
+    def warm_up(self, root: Path) -> None:
+        """Start the interpreter of the site's environment now, so it is warm when the first block comes. Errors
+        are left for the run itself to report, with the post they belong to."""
+        async def start():
+            try:
+                env = await asyncio.get_running_loop().run_in_executor(None, _site_env, root)
+                await self._interpreter(env)
+            except Exception:
+                pass
+        asyncio.run_coroutine_threadsafe(start(), self.loop)
 
     async def run_python(self, job: Job):
         interpreter = await self._interpreter(job.env)

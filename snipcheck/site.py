@@ -2,12 +2,25 @@
 or failed build leaves the published site exactly as it was."""
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from .errors import ToolError
+from .extract import make_publishable
+
+
+# What Jekyll prints beside its message on a fatal error: Ruby's stack of each exception in the chain, the
+# --trace advice, colours. The message (and our plugin's "Snippets:" lines) is what the author needs.
+NOISE = re.compile(r"^\s*from \S+:\d+:in |^\S+\.rb:\d+:in `|--trace|additional information or backtrace|^[\s-]*$")
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def jekyll_errors(output: str) -> str:
+    lines = [COLOUR.sub("", line).rstrip() for line in output.splitlines()]
+    return "\n".join(line for line in lines if not NOISE.search(line)).strip()[-3000:]
 
 
 def jekyll_command(root: Path, *args: str) -> list[str]:
@@ -26,6 +39,7 @@ class Build:
     def __init__(self, root: Path):
         self.root = root
         self.staging = Path(tempfile.mkdtemp(prefix=".site-build-", dir=root))
+        make_publishable(self.staging)  # it becomes _site/: 0755 (mkdtemp makes it 0700), or a web server gets 403
         command = jekyll_command(root, "build", "--source", str(root), "--destination", str(self.staging))
         self.process = subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True, env={**os.environ, "JEKYLL_ENV": "production"})
@@ -39,7 +53,7 @@ class Build:
         try:
             output, _ = self.process.communicate()
             if self.process.returncode != 0:
-                raise ToolError(f"Jekyll could not build the site:\n{output.strip()[-3000:]}")
+                raise ToolError(f"Jekyll could not build the site:\n{jekyll_errors(output)}")
             old = site.with_name(f".{site.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             if site.exists():

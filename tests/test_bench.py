@@ -10,7 +10,7 @@ import pytest
 from sites import REPO
 from snipcheck import bench, peers
 
-FAILING = "---\nlayout: post\ntitle: Broken\n---\n```python\nprint(reslts)\n```\n"
+FAILING = "---\nlayout: post\ntitle: Broken\n---\n```python\nresults = [1, 2]\nprint(reslts)\n```\n"
 
 
 def test_pytests_closing_line_gives_the_counts():

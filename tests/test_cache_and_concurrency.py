@@ -146,8 +146,8 @@ def test_the_preview_reverifies_a_saved_post(site):
     try:
         assert page("Verified with Python").count("Verified with Python") == 3
         path = site / "_posts" / "2024-03-01-sleepy.md"
-        path.write_text(path.read_text().replace('print("snippet 3 done")', 'print(snippet_three)'))
-        shown = page("Failed: NameError")
+        path.write_text(path.read_text().replace('print("snippet 3 done")', 'raise RuntimeError("broken on save")'))
+        shown = page("Failed: RuntimeError")
         assert shown.count("Verified with Python") == 2
     finally:
         server.send_signal(signal.SIGTERM)

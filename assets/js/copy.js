@@ -41,7 +41,7 @@
     setTimeout(function () { button.textContent = "Copy"; }, 2000);
   }
 
-  var blocks = document.querySelectorAll("figure.highlight, div.highlighter-rouge, pre:not(.highlight):not(.snippet-output):not(pre pre)");
+  var blocks = document.querySelectorAll("figure.highlight, div.highlighter-rouge, pre:not(.highlight):not(.snippet-output):not(.snippet-setup-code):not(pre pre)");
   blocks.forEach(function (block) {
     if (block.matches("pre") && block.closest("figure.highlight, div.highlighter-rouge")) return;
     if (block.matches("pre")) { // bare <pre>: wrap it so the button sits outside the code

@@ -11,6 +11,8 @@ import time
 import warnings
 import weakref
 
+from . import timeline
+
 channel: int | None = None  # the diagnostics pipe of the snippet this process runs; None in the warm parent
 slow_callback = 0.1  # seconds a callback may hold the event loop
 OURS = os.path.dirname(os.path.abspath(__file__))
@@ -103,10 +105,14 @@ def patch_asyncio() -> None:
         try:
             return run(handle)
         finally:
-            took = time.monotonic() - start - (_run_queue_wait() - waited)
-            if took >= slow_callback and handle._loop.get_debug():
+            end = time.monotonic()
+            took = end - start - (_run_queue_wait() - waited)
+            blocked = took >= slow_callback and handle._loop.get_debug()
+            if blocked:
                 emit("asyncio", level="WARNING", traceback="",
                      message=f"Executing {module._format_handle(handle)} took {took:.3f} seconds")
+            if timeline.recording:
+                timeline.step(handle, start, end, blocked)
 
     module.BaseEventLoop.__init__ = __init__
     events.Handle._run = _run

@@ -20,7 +20,7 @@ import sys
 
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this package's parent, not ours
 
-from warm import hooks, session, walls  # noqa: E402
+from warm import hooks, session, timeline, walls  # noqa: E402
 
 import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for it
 import asyncio.base_events  # noqa: E402
@@ -147,6 +147,7 @@ def snippet(request: dict, out: int, err: int, diag: int, home: str, jailed: boo
         with open(own["file"], "w", encoding="utf-8") as file:  # the script exists, as for `python NN.py`
             file.write(own["code"])
     hooks.channel, hooks.slow_callback = diag, request["slow_callback"]
+    timeline.recording = request.get("timeline", False)
     session.run(request["steps"], home)
 
 

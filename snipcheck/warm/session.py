@@ -15,7 +15,7 @@ import traceback
 import types
 from importlib.machinery import SourceFileLoader
 
-from . import hooks
+from . import hooks, timeline
 
 TOP_LEVEL_AWAIT = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 CO_COROUTINE = 0x80
@@ -107,6 +107,8 @@ class Session:
             if self.loop is not None and not self.loop.is_closed():
                 _close(self.loop)
             hooks.report_unclosed_loops()
+            if timeline.recording:
+                timeline.report()
             self.namespace.clear()
             gc.collect()
         except BaseException:
