@@ -225,9 +225,9 @@ def pages(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, Page
         except PostError as err:
             found[path] = err
     cache = root / ".cache" / "kramdown" if (root / "_posts").is_dir() else None  # only inside a Jekyll site
-    simple = [highlights_only(r.text, r.figure_lines) for r in rendered]
-    converted = iter(code_blocks([r.text for r, blocks in zip(rendered, simple) if blocks is None],
-                                 kramdown_options(config), cache))
+    options = kramdown_options(config)
+    simple = [highlights_only(r.text, r.figure_lines, options) for r in rendered]
+    converted = iter(code_blocks([r.text for r, blocks in zip(rendered, simple) if blocks is None], options, cache))
     blocks_of = [blocks if blocks is not None else next(converted) for blocks in simple]
     for post, page, blocks in zip(posts, rendered, blocks_of):
         try:

@@ -84,20 +84,43 @@ class _CodeBlocks(HTMLParser):
 MARKDOWN_CODE = re.compile(r"^(?:[ \t>]*(?:`{3,}|~{3,})|\t| {4}|\s*<|\$\$)|<!--|\{::")
 
 
-def highlights_only(text: str, figure_lines: set[int]) -> list[Block] | None:
-    """The code blocks of a page whose only code is `{% highlight %}` blocks standing on their own — then
-    kramdown passes each one through as it is, and Ruby need not start. None when that is not certain."""
-    lines = text.split("\n")
-    for number, line in enumerate(lines):
+# A GFM fence on its own at the left margin: ``` or ~~~ and at most one word (the language).
+SIMPLE_FENCE = re.compile(r"^(`{3,}|~{3,})[ \t]*([A-Za-z0-9_+#.-]*)[ \t]*$")
+
+
+def highlights_only(text: str, figure_lines: set[int], options: dict | None = None) -> list[Block] | None:
+    """The code blocks of a page whose only code is `{% highlight %}` blocks and simple fences, each standing on
+    its own (after a blank line, at the left margin, closed) — then kramdown shows each one as it is, and Ruby
+    need not start. None when that is not certain: anything else that could make or hide code sends the page
+    to kramdown itself. (The tests compare both ways with real Jekyll.)"""
+    gfm = (options or JEKYLL_KRAMDOWN).get("input", "GFM") == "GFM"
+    lines, blocks, number, figures = text.split("\n"), [], 0, []
+    while number < len(lines):
+        line = lines[number]
+        after_blank = number == 0 or not lines[number - 1].strip()
         if number in figure_lines:
-            if number - 1 not in figure_lines and number > 0 and lines[number - 1].strip():
-                return None  # text right before: kramdown would read the block inside a paragraph
+            figures.append(number)
+            if number - 1 not in figure_lines:  # a figure's first line
+                if not after_blank:
+                    return None  # text right before: kramdown would read the block inside a paragraph
+                blocks.append(None)  # its place in page order
+        elif (fence := SIMPLE_FENCE.match(line)) and gfm and after_blank:
+            chars = fence.group(1)
+            closer = re.compile(rf"^{re.escape(chars[0])}{{{len(chars)},}}[ \t]*$")
+            end = next((n for n in range(number + 1, len(lines)) if closer.match(lines[n])), None)
+            if end is None:
+                return None  # never closed: kramdown's business
+            code = "\n".join(lines[number + 1:end])
+            blocks.append(Block(code + "\n" if end > number + 1 else "", fence.group(2) or None, number + 1, None))
+            number = end
         elif MARKDOWN_CODE.search(line):
             return None
+        number += 1
     parser = _CodeBlocks()
-    parser.feed("\n".join(lines[n] for n in sorted(figure_lines)))
+    parser.feed("\n".join(lines[n] for n in figures))
     parser.close()
-    return parser.blocks
+    highlights = iter(parser.blocks)
+    return [block if block is not None else next(highlights) for block in blocks]
 
 
 def kramdown_options(site_config: dict) -> dict:

@@ -128,6 +128,9 @@ class SnippetItem(pytest.Item):
         folder = None if self.config.getoption("snippet_no_cache") else self.root / ".cache" / "snippets"
         self.future = session.prefetched.pop(cache.key(self.job, session.runner.jailed), None) or \
             session.runner.verify(self.job, self.file, folder)
+        if self.job.kind == "python" and (self.config.getoption("snippet_update")
+                                          or not record.output_file(self.file).exists()):
+            self.twin = session.runner.verify(self.job, self.file, None)  # output is recorded only if it repeats
 
     def _own(self) -> Result:
         if self.future is None:  # under xdist each worker starts a post's blocks when it reaches the post
@@ -167,26 +170,60 @@ class SnippetItem(pytest.Item):
         if not hasattr(self, "_outcome"):
             result = self._result()
             if result.status == VERIFIED and self.job.kind == "python" and self.runs:
-                diff = record.check_output(record.output_file(self.file), result.stdout,
-                                           self.config.getoption("snippet_update"))
-                if diff:
-                    result.status, result.reason, result.line = FAILED, diff, self.snippet.line
+                self._recorded(result)
             if result.status == FAILED and result.dependency is not None:
                 earlier = self.parent.snippet_items.get(result.dependency)
                 if earlier is not None and earlier.outcome().status in (FAILED, UNVERIFIED, SKIPPED):
                     result.status = UNVERIFIED  # the earlier block's failure is reported there, once
-            self.known = None
-            known = self.config.stash[SESSION].baseline(self.root)
-            key = (os.path.relpath(self.snippet.post, self.root), baseline.fingerprint(publish.code_sha256(self.snippet.code)))
-            if result.status == FAILED and key in known and not self.config.getoption("snippet_write_baseline"):
-                self.known = result.reason
-                result.status = UNVERIFIED
-                result.reason = f"a known failure, listed in {baseline.FILE}: {result.reason.splitlines()[0]}"
-            elif key in known and result.status == VERIFIED:
-                self.config.stash[SESSION].fixed.append(f"{where(self.snippet.post, self.snippet.line)}: {self.snippet.name} "
-                                                        f"passes now: remove it from {baseline.FILE}")
+            self._known(result)
             self._outcome = result
         return self._outcome
+
+    VARIES = "prints something different each run (random, or timing): its output is shown, never compared"
+
+    def _recorded(self, result: Result) -> None:
+        """Compare what it printed with `NN.out`, recorded the first time — if a second run prints the same. A
+        changed output is run once more too: output that varies is reported as such, not as a failure."""
+        path = record.output_file(self.file)
+        if result.note == self.VARIES:
+            path.unlink(missing_ok=True)
+            return
+        update = self.config.getoption("snippet_update")
+        if update or not path.exists():
+            twin = getattr(self, "twin", None) or self.config.stash[SESSION].runner.verify(self.job, self.file, None)
+            if self._varies(result, twin.result()):
+                return
+        diff = record.check_output(path, result.stdout, update)
+        if diff and self._varies(result, self.config.stash[SESSION].runner.verify(self.job, self.file, None).result()):
+            path.unlink(missing_ok=True)
+        elif diff:
+            result.status, result.reason, result.line = FAILED, diff, self.snippet.line
+
+    def _varies(self, result: Result, again: Result) -> bool:
+        if again.status == VERIFIED and again.stdout != result.stdout:
+            result.note, result.cached = self.VARIES, False
+            folder = None if self.config.getoption("snippet_no_cache") else self.root / ".cache" / "snippets"
+            if folder:  # the cached pass must say so too, or a warm run would compare it again
+                cache.store(folder, self.job, self.config.stash[SESSION].runner.jailed, result)
+            return True
+        return False
+
+    def _known(self, result: Result) -> None:
+        """A failure listed in the site's baseline is accepted, and said so; a listed block that passes now is
+        worth knowing about."""
+        self.known = None
+        known = self.config.stash[SESSION].baseline(self.root)
+        key = (os.path.relpath(self.snippet.post, self.root), baseline.fingerprint(publish.code_sha256(self.snippet.code)))
+        if key not in known:
+            return
+        if result.status == FAILED and not self.config.getoption("snippet_write_baseline"):
+            self.known = result.reason
+            result.status = UNVERIFIED
+            result.reason = f"a known failure, listed in {baseline.FILE}: {result.reason.splitlines()[0]}"
+        elif result.status == VERIFIED:
+            self.config.stash[SESSION].fixed.append(
+                f"{where(self.snippet.post, self.snippet.line)}: {self.snippet.name} passes now: remove it from "
+                f"{baseline.FILE}")
 
     def runtest(self):
         try:

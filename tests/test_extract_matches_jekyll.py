@@ -57,3 +57,31 @@ def test_a_post_with_only_highlight_tags_needs_no_kramdown():
     rendered = render(read_post(Path(__file__).parent / "posts" / "2024-01-20-highlights-only.md").body)
     blocks = highlights_only(rendered.text, rendered.figure_lines)
     assert blocks is not None and [b.lang for b in blocks] == ["python", "python", "json"]
+
+
+@pytest.mark.parametrize("name", [post.name for post in FIXTURE_POSTS])
+def test_the_fast_path_agrees_with_kramdown_wherever_it_is_taken(name):
+    """Simple fences and highlight tags standing on their own skip Ruby; where a post takes that path, its
+    blocks are exactly the ones kramdown itself gives (and the tests above check those against Jekyll)."""
+    from snipcheck.liquid import render
+    from snipcheck.markdown import _convert, highlights_only, kramdown_options
+    from snipcheck.post import read_post
+    post = next(p for p in FIXTURE_POSTS if p.name == name)
+    rendered = render(read_post(post).body)
+    fast = highlights_only(rendered.text, rendered.figure_lines, kramdown_options({}))
+    if fast is None:
+        pytest.skip("this post needs kramdown itself")
+    slow = _convert([rendered.text], kramdown_options({}))[0]
+    key = lambda b: (b.code, b.lang, b.highlight, b.raw, b.line if b.highlight is None else None)  # noqa: E731
+    assert [key(b) for b in fast] == [key(b) for b in slow]
+
+
+def test_simple_fences_need_no_kramdown():
+    from snipcheck.liquid import render
+    from snipcheck.markdown import highlights_only
+    text = "Intro.\n\n```python\nprint(1)\n```\n\nMore.\n\n~~~~\nplain\n~~~~\n"
+    blocks = highlights_only(render(text).text, set())
+    assert [(b.code, b.lang, b.line) for b in blocks] == [("print(1)\n", "python", 3), ("plain\n", None, 9)]
+    assert highlights_only("Intro.\n```python\nprint(1)\n```\n", set()) is None  # inside a paragraph: kramdown
+    assert highlights_only("```python\nnever closed\n", set()) is None
+    assert highlights_only("- item\n\n  ```python\n  x\n  ```\n", set()) is None  # in a list: kramdown

@@ -94,3 +94,12 @@ def test_declaring_the_package_installs_it_and_verifies_the_blocks(run):
     assert "2 verified, 1 failed" in done.stdout, done.stdout[-3000:]
     download = (site / "snippets" / "2024-10-06-needs-a-package" / "01.py").read_text()
     assert download.startswith("# /// script\n") and '"humanize"' in download
+
+
+def test_output_that_varies_between_runs_is_reported_not_recorded(run):
+    site, _, entries, _ = run
+    entry = entries[("shown-on-purpose", 3)]
+    assert entry["status"] == "verified" and entry["note"].startswith("prints something different each run")
+    assert not (site / "snippets" / "2024-10-04-shown-on-purpose" / "03.out").exists()
+    again = invoke(site, "test-snippets", "--post", "_posts/2024-10-04-shown-on-purpose.md")
+    assert again.returncode == 0 and "3 verified" in again.stdout, again.stdout[-2000:]
