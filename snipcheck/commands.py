@@ -1,6 +1,7 @@
 """What the invoke tasks do, as plain functions (tasks.py only parses flags; tests call these directly).
 Each returns an exit code or raises; errors are reported as `_posts/<file>.md:<line>: <what>`."""
 
+import concurrent.futures
 import dataclasses
 import os
 from pathlib import Path
@@ -13,6 +14,7 @@ from .pytest_plugin import Prefetch
 from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all, posts_in
+from .jail import JailError
 from .plan import download
 from .prepare import Prepared, prepare, site_settings
 
@@ -34,7 +36,7 @@ class Interrupted:
     interrupted = False
 
     def pytest_keyboard_interrupt(self, excinfo):
-        self.interrupted = True
+        self.interrupted = excinfo.type is KeyboardInterrupt  # not pytest.exit(), which comes here too
 
 
 def _prefetch(prepared: Prepared, runner: Runner, no_cache: bool) -> Prefetch:
@@ -106,11 +108,18 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | 
         raise Refused(str(err), EXIT_POST_MALFORMED) from None
     runner = Runner(jobs, settings.jail)
     try:
-        runner.warm_up(root)  # the jail and its warm interpreter start while the posts are read
+        warm = runner.warm_up(root)  # the jail and its warm interpreter start while the posts are read
         prepared = prepare_posts(root, chosen, **overrides)
         if not any(prepared.jobs.values()):
             print("No code snippets in the posts: nothing to verify.")
             return
+        if any(job.env is not None for jobs in prepared.jobs.values() for job in jobs):
+            try:
+                warm.result(timeout=120)
+            except JailError as err:
+                raise Refused(str(err), EXIT_TOOL_BROKE) from None
+            except concurrent.futures.TimeoutError:
+                pass
         code, interrupted = _pytest(prepared, runner, update, jobs, no_cache, no_jail, timeout, extra)
     finally:
         runner.close()

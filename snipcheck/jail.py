@@ -8,7 +8,6 @@ As root, the jail is entered as `nobody`: root inside a user namespace is still 
 (owner of /etc/shadow), so root's jail belongs to nobody outside. The folders it needs are bind-mounted first, in
 a private mount namespace, from descriptors opened while still root."""
 
-import functools
 import os
 import shlex
 import shutil
@@ -138,8 +137,10 @@ def _as_nobody(sources: dict[str, Path], bwrap_args: list[str]) -> list[str]:
     closes = " ".join(f"{3 + i}<&-" for i in range(len(names)))
     setpriv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                "--bounding-set=-all", "--"]
+    # A fresh /proc, too: inside another sandbox (a container, bubblewrap) the host's /proc has parts mounted
+    # over, and the kernel then lets no user namespace mount a /proc of its own — which the jail needs.
     script = (f"exec {opens} && mount -t tmpfs -o size=64k,mode=0755 jail-stage /tmp && {binds} && "
-              f"exec {closes} {shlex.join(setpriv + bwrap_args)}")
+              f"mount -t proc proc /proc && exec {closes} {shlex.join(setpriv + bwrap_args)}")
     return [_tool("unshare"), "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "sh",
             *map(str, sources.values())]
 
@@ -154,21 +155,3 @@ def unjailed(env: Path, control_fd: int) -> Command:
     env_vars.pop("LD_LIBRARY_PATH", None)
     return Command([str(env / "bin" / "python"), "-X", "dev", str(WARM / "main.py"), str(control_fd), "unjailed"],
                    env_vars, [])
-
-
-@functools.cache
-def probe() -> str | None:
-    """Why no jail can be made here, or None when it can (checked once per process, by making one)."""
-    if shutil.which("bwrap") is None:
-        return "bubblewrap (`bwrap`) is not installed"
-    args = [shutil.which("bwrap"), "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc",
-            "--", "/bin/true"]
-    if os.geteuid() == 0:
-        args = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *args]
-    try:
-        done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"bubblewrap could not start ({err})"
-    if done.returncode != 0:
-        return f"bubblewrap failed: {done.stderr.strip() or f'exit status {done.returncode}'}"
-    return None

@@ -52,24 +52,25 @@ class Runner:
         return await asyncio.shield(self.interpreters[env.key])
 
     async def _start(self, env) -> Interpreter:
-        if self.jailed:
-            reason = await asyncio.get_running_loop().run_in_executor(None, jail.probe)
-            if reason:
-                raise jail.JailError(jail.NO_JAIL_HELP.format(reason=reason))
-        interpreter = Interpreter(env.path, self.jailed)
+        interpreter = Interpreter(env.path, self.jailed)  # raises JailError, saying why, where none can be made
         await interpreter.start()
         return interpreter
 
-    def warm_up(self, root: Path) -> None:
-        """Start the interpreter of the site's environment now, so it is warm when the first block comes. Errors
-        are left for the run itself to report, with the post they belong to."""
+    def warm_up(self, root: Path) -> concurrent.futures.Future:
+        """Start the interpreter of the site's environment now, so it is warm when the first block comes. The
+        future fails only if no jail can be made; other errors are left for the run to report with their post."""
         async def start():
             try:
                 env = await asyncio.get_running_loop().run_in_executor(None, _site_env, root)
+            except Exception:
+                return
+            try:
                 await self._interpreter(env)
+            except jail.JailError:
+                raise
             except Exception:
                 pass
-        asyncio.run_coroutine_threadsafe(start(), self.loop)
+        return asyncio.run_coroutine_threadsafe(start(), self.loop)
 
     async def run_python(self, job: Job):
         interpreter = await self._interpreter(job.env)
