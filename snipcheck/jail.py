@@ -101,6 +101,7 @@ def command(env: Path, control_fd: int) -> Command:
     staged = {name: f"/tmp/{name}" if as_root else str(path) for name, path in sources.items()}
     args = [bwrap, "--unshare-user", "--uid", "1000", "--gid", "1000", "--unshare-pid", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "snippet", "--die-with-parent", "--new-session",
+            "--as-pid-1",  # the warm interpreter reaps; bwrap then waits for the whole jail to end before it exits
             *_system(), "--ro-bind", staged["env"], INSIDE["env"], "--ro-bind", staged["warm"], INSIDE["warm"]]
     if "python" in staged:
         args += ["--ro-bind", staged["python"], INSIDE["python"]]

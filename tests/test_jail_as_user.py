@@ -52,3 +52,58 @@ def test_the_jail_holds_for_a_normal_user(user_project):
                    cwd=user_project)  # (the conftest loads the browser tests' fixtures, not needed here)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and "skipped" not in done.stdout.splitlines()[-1], done.stdout[-500:]
+
+
+HOSTILE = """---
+layout: post
+title: Hostile
+---
+```python
+import os, signal
+project = {project!r}
+for path in (project + "/_posts/evil.md", project + "/_plugins/evil.rb", project + "/.git/hooks/pre-commit"):
+    try:
+        open(path, "w").write("owned")
+    except OSError as err:
+        print("refused", err.strerror)
+for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+    open(folder + "/{marker}", "w").write("litter")
+os.kill(-1, signal.SIGKILL)
+```
+
+```python
+import os
+while True:
+    os.fork()
+```
+"""
+
+
+def test_a_hostile_post_built_by_a_normal_user_changes_nothing_outside(user_project):
+    marker = f"hostile-{os.getpid()}"
+    post = user_project / "_posts" / "2024-12-01-hostile.md"
+    post.write_text(HOSTILE.format(project=str(user_project), marker=marker))
+    subprocess.run(["chown", f"{USER}:{USER}", str(post)], check=True)
+    ours = {".cache", "snippets", "reports", ".bundle", "_data"}  # what the build itself writes
+    before = sorted(p.relative_to(user_project).as_posix() for p in user_project.rglob("*") if not ours & set(p.parts))
+    done = as_user(".venv/bin/invoke", "test-snippets", "--post", "_posts/2024-12-01-hostile.md", "--timeout", "3",
+                   cwd=user_project)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "process limit" in done.stdout or "timed out" in done.stdout, done.stdout[-3000:]
+    after = sorted(p.relative_to(user_project).as_posix() for p in user_project.rglob("*") if not ours & set(p.parts))
+    assert after == before
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not any(marker in name for name in os.listdir(folder))
+    assert not processes_of(pwd.getpwnam(USER).pw_uid), "processes of the build's user outlived the run"
+
+
+def processes_of(uid: int) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == uid:
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append(f"{pid}: {command}")
+        except OSError:
+            pass  # gone meanwhile
+    return found
