@@ -51,13 +51,16 @@ SNIPPET_HELP = {"post": POST_HELP,
                            "and change your files; also `snippets: {jail: false}` in _config.yml)",
                 "update": "re-record what the snippets print (snippets/<post>/NN.out)",
                 "jobs": "how many snippets run at once (default: one per 64 MB of free memory, 4 to 64)",
-                "no_cache": "run every snippet, even those whose passing result is cached"}
+                "no_cache": "run every snippet, even those whose passing result is cached",
+                "write_baseline": "write snippets/baseline.yml: the blocks that fail now, with why; later runs fail "
+                                  "only on failures it does not list (review it, then commit it)"}
 
 
 @task(pre=[setup], iterable=["post"], help=SNIPPET_HELP)
-def test_snippets(c, post=None, timeout=0.0, update=False, jobs=0, no_cache=False, no_jail=False):
+def test_snippets(c, post=None, timeout=0.0, update=False, jobs=0, no_cache=False, no_jail=False, write_baseline=False):
     """Extract, then verify every snippet under pytest, comparing what it prints with snippets/<post>/NN.out."""
-    _run(commands.test_snippets, ROOT, post, float(timeout) or None, update, int(jobs), no_cache, no_jail)
+    _run(commands.test_snippets, ROOT, post, float(timeout) or None, update, int(jobs), no_cache, no_jail,
+         ["--snippet-write-baseline"] if write_baseline else [])
 
 
 @task(pre=[setup], help={name: SNIPPET_HELP[name] for name in ("timeout", "jobs", "no_cache", "no_jail")})

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 COMMENT = re.compile(r"<!--\s*snippet:(?P<html>.*?)-->|\{%-?\s*comment\s*-?%\}\s*snippet:(?P<liquid>.*?)"
                      r"\{%-?\s*endcomment\s*-?%\}", re.S)
 USAGE = ("skip [reason] · expect <ExceptionType> · expect exit <N> · timeout <seconds> · continue · "
-         "output · definitions · network · setup <code>")
+         "output · definitions · network · no timeline · setup <code>")
 
 
 @dataclass
@@ -31,6 +31,7 @@ class Directives:
     output: bool = False  # the next block shows what this one prints
     definitions: bool = False  # only defines things on purpose: not a vacuous pass
     network: bool = False
+    no_timeline: bool = False  # no figure of what its event loop did
     setup: str = ""
     lines: list[int] = field(default_factory=list)  # post lines of the comments, for error messages
 
@@ -77,6 +78,8 @@ def parse(found: Found, into: Directives) -> None:
             into.expect_exception = arg
         elif word == "timeout" and re.fullmatch(r"\d+(\.\d+)?", arg):
             into.timeout = float(arg)
+        elif word == "no" and arg == "timeline":
+            into.no_timeline = True
         elif word in ("continue", "output", "definitions", "network") and not arg:
             setattr(into, "session" if word == "continue" else word, True)
         else:

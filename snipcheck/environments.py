@@ -264,6 +264,17 @@ def _build(folder: Path, reqs: Requirements, facts: dict) -> None:
         raise
 
 
+def uv_environment() -> dict[str, str]:
+    """The environment for uv: it reaches PyPI the way pip does here. uv trusts its own certificate list unless
+    told otherwise, so behind a proxy with its own certificate authority (installed in the system's store, or
+    named for pip by PIP_CERT) it would fail where pip works."""
+    env = dict(os.environ)
+    env.setdefault("UV_NATIVE_TLS", "1")
+    if "SSL_CERT_FILE" not in env and env.get("PIP_CERT"):
+        env["SSL_CERT_FILE"] = env["PIP_CERT"]
+    return env
+
+
 def _uv() -> str | None:
     try:
         import uv
@@ -289,7 +300,7 @@ def _install(uv: str | None, python: Path, reqs: Requirements) -> None:
     else:
         raise ToolError("neither uv nor pip is installed, so the snippets' packages cannot be installed: "
                         f"run '{sys.executable} -m pip install uv'.")
-    done = subprocess.run([str(part) for part in command], capture_output=True, text=True)
+    done = subprocess.run([str(part) for part in command], capture_output=True, text=True, env=uv_environment())
     if done.returncode:
         raise _install_error(reqs, (done.stderr or done.stdout).strip())
 

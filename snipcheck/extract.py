@@ -13,7 +13,7 @@ from .errors import PostError, ToolError
 from .files import make_publishable, write_atomic
 from .find import Snippet
 
-OUTPUT = re.compile(r"^(\d+)\.out$")
+OUTPUT = re.compile(r"^(\d+)\.(?:out|timeline\.svg)$")  # what a verification wrote beside a block
 PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")  # a folder name every file system, URL and Jekyll `_data` key keeps
 HASHED = re.compile(r"--[0-9a-f]{10}$")
 

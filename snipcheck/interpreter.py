@@ -74,7 +74,7 @@ class Interpreter:
         if not hello:
             await asyncio.wait_for(asyncio.shield(errors), 10)
             await self.close()
-            raise jail.JailError(jail.NO_JAIL_HELP.format(reason=self._why()))
+            raise jail.no_jail(self._why())
         self.python = json.loads(hello)["python"]
 
     def _why(self) -> str:
@@ -117,7 +117,7 @@ class Interpreter:
         seconds = time.monotonic() - start
         report = json.loads(status) if status and timed_out is None else {}
         if "error" in report:
-            raise jail.JailError(jail.NO_JAIL_HELP.format(reason=report["error"])) if self.jailed else \
+            raise jail.no_jail(report["error"]) if self.jailed else \
                 ToolError(report["error"])
         if timed_out is None and not report:
             raise ToolError(f"the warm interpreter stopped answering ({self._why()})")

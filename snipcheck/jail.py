@@ -29,6 +29,14 @@ class JailError(Exception):
     """No jail can be made here: the message says why and what to do."""
 
 
+def no_jail(reason: str) -> JailError:
+    """The error for `reason`, with what usually lies behind it."""
+    if "mount proc" in reason:
+        reason += (" (this machine runs inside another sandbox or container whose /proc has parts mounted over, "
+                   "where no normal user can make a sandbox of their own: build as root there, or outside it)")
+    return JailError(NO_JAIL_HELP.format(reason=reason))
+
+
 NO_JAIL_HELP = ("Snippets run in a bubblewrap jail, and none can be made on this machine: {reason}.\n"
                 "    Install bubblewrap (`invoke setup` does, on Debian and Ubuntu) and allow user namespaces; or, to run "
                 "snippets unjailed (they can then read and change your files), pass --no-jail or set "
@@ -90,7 +98,7 @@ def command(env: Path, control_fd: int) -> Command:
     above (see `high_fd`)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        raise JailError(NO_JAIL_HELP.format(reason="bubblewrap (`bwrap`) is not installed"))
+        raise no_jail("bubblewrap (`bwrap`) is not installed")
     base = python_base(env)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     home = "/usr/bin" if _in_usr(base) else f"{INSIDE['python']}/bin"

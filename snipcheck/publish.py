@@ -141,3 +141,19 @@ def _remove_gone(root: Path, posts: set[Path] | None) -> list[Path]:
 def write_post_data(data_dir: Path, post: str, entries: list[dict]) -> list[Path]:
     """What the pytest plugin called before write_results: the results of one post's snippets."""
     return write_results(data_dir.parent, [{**e, "post": post} for e in entries], every_post=False)
+
+
+def timelines(root: Path, entries: list[dict]) -> None:
+    """Each verified block's timeline as a figure beside its download (`NN.timeline.svg`, a static file the
+    page shows with <img>, so nothing a snippet named can run on the page), and for the page its address, a
+    text alternative and a small table; a block without one loses any old figure."""
+    from . import timeline
+    for entry in entries:
+        data = entry.pop("timeline", None)
+        figure = (root / entry["file"]).with_name(entry["file"].rsplit("/", 1)[-1].split(".")[0] + ".timeline.svg")
+        if not data or entry["status"] != "verified" or not data.get("tasks"):
+            figure.unlink(missing_ok=True)
+            continue
+        write_atomic(figure, timeline.svg(data))
+        entry["timeline"] = {"figure": figure.relative_to(root).as_posix(), "alt": timeline.describe(data),
+                             "rows": timeline.rows(data)}

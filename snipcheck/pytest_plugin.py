@@ -43,6 +43,8 @@ def pytest_addoption(parser):
                     help="run every block, even those whose passing result is cached in .cache/snippets")
     group.addoption("--snippet-write-baseline", action="store_true",
                     help="write snippets/baseline.yml: the blocks that fail now, which later runs accept as known")
+    group.addoption("--snippet-timeline", action="store_true",
+                    help="print what the event loop did in each asyncio example, as a text timeline")
     group.addoption("--snippet-no-jail", action="store_true",
                     help="run snippets without the bubblewrap jail (only where none can be made: they can then "
                          "read and change your files)")
@@ -248,6 +250,7 @@ class SnippetItem(pytest.Item):
                 "jailed": result.jailed, "output": result.stdout if result.status == VERIFIED else None,
                 "reason": result.reason or None, "where": where(s.post, result.line or s.line),
                 "packages": result.packages or None, "known": getattr(self, "known", None),
+                "timeline": result.timeline,
                 "setup": d.setup or None, "expect": expect, "after": [b.index for b in self.job.after] or None,
                 "output_of": self.producer.snippet.index if self.producer is not None
                 and result.checker.startswith("the output of") else None}
@@ -293,7 +296,7 @@ class SnippetSession:
     def __init__(self, config):
         self.config, self.runner, self.entries = config, None, []
         self.prefetched, self.own_runner, self.broken = {}, True, None
-        self.baselines, self.fixed, self.collected, self.posts = {}, [], {}, {}
+        self.baselines, self.fixed, self.collected, self.posts, self.timelines = {}, [], {}, {}, {}
 
     def baseline(self, root: Path) -> dict:
         if root not in self.baselines:
@@ -306,7 +309,7 @@ class SnippetSession:
         prefetch = next((p for p in self.config.pluginmanager.get_plugins() if isinstance(p, Prefetch)), None)
         if prefetch is not None:
             self.runner, self.prefetched, self.own_runner = prefetch.runner, prefetch.futures, False
-        if items:
+        if items and not self.config.option.collectonly:
             jailed = all(item.job.settings.jail for item in items)
             self.runner = self.runner or Runner(self.config.getoption("snippet_jobs"), jailed)
             if getattr(self.config, "workerinput", None) is None:  # xdist workers start per post, later
@@ -315,7 +318,10 @@ class SnippetSession:
 
     def pytest_runtest_logreport(self, report):
         if report.when == "call":
-            self.entries += [value for key, value in report.user_properties if key == RESULT]
+            for key, value in report.user_properties:
+                if key == RESULT:
+                    self.entries.append(value)
+                    self.timelines[(value["site"], value["post"], value["index"])] = value.get("timeline")
 
     def pytest_report_teststatus(self, report, config):
         entry = dict(getattr(report, "user_properties", ())).get(RESULT)  # collect reports have none
@@ -339,6 +345,7 @@ class SnippetSession:
             for entry in entries:
                 by_post[entry["post"]].append(entry)
             warnings = {post: warning for post, ours in by_post.items() if (warning := self._warning(ours))}
+            publish.timelines(root, entries)
             publish.write_results(root, entries, every_post=collected >= set(self.posts.get(root) or posts_in(root)), posts=collected,
                                   warnings=warnings)
         if self.config.getoption("snippet_write_baseline"):
@@ -403,5 +410,12 @@ class SnippetSession:
         if any(e.get("jailed") is False for e in self.entries):
             write("warning: snippets ran WITHOUT the jail (--no-jail): they could read and change your files",
                   yellow=True)
+        if self.config.getoption("snippet_timeline"):
+            from . import timeline
+            for entry in self.entries:
+                data = self.timelines.get((entry["site"], entry["post"], entry["index"]))
+                if data and data.get("tasks"):
+                    terminalreporter.section(f"timeline of {entry['where']}", sep="-")
+                    write(timeline.text(data))
         for line in self._failure_lines():
             write(line, red=True)

@@ -20,3 +20,4 @@ class Result:
     dependency: int | None = None  # the earlier block whose failure stopped this one
     packages: list[str] = field(default_factory=list)  # packages it needs that the environment lacks
     note: str = ""  # for the reader, about a verified result ("raises ZeroDivisionError, as the post says")
+    timeline: dict | None = None  # what its event loop did (timeline.of), for the figure under it

@@ -105,7 +105,10 @@ class Runner:
             for started in self.interpreters.values():
                 if started.done() and not started.cancelled() and started.exception() is None:
                     await started.result().close()
-        asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=60)
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_all(), self.loop).result(timeout=60)
+        except concurrent.futures.TimeoutError:  # something would not stop: its jail ends with our process anyway
+            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.loop.close()

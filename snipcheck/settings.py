@@ -10,6 +10,7 @@ with a directive before every block:
       slow_callback: 0.1   # seconds a callback may block the event loop
       strict: false        # a block that needs an undeclared package, the network or a service fails
       jail: true           # false: run snippets without the jail (only where none can be made)
+      timeline: true       # false: no figure of what the event loop did, under any example
       requirements: [aiohttp]   # see environments.py
 
 Command-line flags win over these; directives before a block win over both."""
@@ -30,6 +31,7 @@ class Settings:
     slow_callback: float = 0.1
     strict: bool = False
     jail: bool = True
+    timeline: bool = True
 
     def but(self, **changes) -> "Settings":
         """These settings with the given ones changed (None: unchanged)."""

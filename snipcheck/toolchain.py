@@ -10,7 +10,8 @@ from pathlib import Path
 from .errors import ToolError
 
 JEKYLL_PACKAGES = ["ruby", "jekyll", "ruby-bundler", "ruby-jekyll-feed", "ruby-jekyll-seo-tag",
-                   "ruby-jekyll-sitemap", "ruby-html-proofer", "ruby-webrick"]
+                   "ruby-jekyll-sitemap", "ruby-html-proofer", "ruby-webrick",
+                   "jekyll-theme-minima"]  # the theme `jekyll new` gives a blog: `bundle install --local` finds it
 SANDBOX_PACKAGES = ["bubblewrap"]  # the jail snippets run in
 BROWSER_PACKAGES = ["chromium"]
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from snipcheck import environments
-from snipcheck.environments import MARKER, Requirement, Requirements, ensure, pep723_header, prune, requirements
+from snipcheck.environments import (MARKER, Requirement, Requirements, ensure, pep723_header, prune, requirements,
+                                    uv_environment)
 from snipcheck.errors import PostError
 from snipcheck.imports import Missing, undeclared
 
@@ -256,5 +257,5 @@ def test_uv_run_runs_a_downloaded_snippet(tmp_path, requirements, offline):
     command = [environments._uv(), "run", "--no-project", "--python", sys.executable, *(["--offline"] * offline),
                str(snippet)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+                          env={**uv_environment(), "UV_PYTHON_DOWNLOADS": "never"})
     assert (done.returncode, done.stdout) == (0, "ran\n"), done.stderr

@@ -20,15 +20,27 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="already a normal user
 
 def as_user(*argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     home = pwd.getpwnam(USER).pw_dir
-    return subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups", "--", *argv], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home,
-                                                "LANG": "C.UTF-8"})
+    reach = {k: v for k, v in os.environ.items() if k.startswith(("PIP_", "UV_", "SSL_", "REQUESTS_CA"))}  # PyPI
+    return subprocess.run(["setpriv", f"--reuid={USER}", f"--regid={USER}", "--init-groups", "--", *argv], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", **reach})
+
+
+def jail_for_users() -> str | None:
+    """Why a normal user can make no jail on this machine, if so: inside another sandbox (a container, the
+    fresh-check's bubblewrap), the /proc it gives has parts mounted over, and then the kernel lets no user
+    namespace of a normal user mount a /proc of its own. (Root's jail mounts a fresh one first.)"""
+    probe = as_user("bwrap", "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "true",
+                    cwd=Path("/"))
+    return None if probe.returncode == 0 else probe.stderr.strip()
 
 
 @pytest.fixture(scope="module")
 def user_project():
     if subprocess.run(["id", USER], capture_output=True).returncode != 0:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
+    if (reason := jail_for_users()) is not None:
+        pytest.skip(f"no jail can be made for a normal user on this machine (inside another sandbox?): {reason}")
     python = shutil.which("python3", path="/usr/bin:/bin")
     if python is None:
         pytest.fail("no system python3 for the unprivileged user: install python3 and python3-venv")

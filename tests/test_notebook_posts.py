@@ -86,16 +86,6 @@ def test_an_undeclared_package_is_named_once_for_the_site_and_a_typo_is_a_failur
     assert done.stdout.count(hint) == 1 and any(hint in w for w in report["warnings"])
 
 
-def test_declaring_the_package_installs_it_and_verifies_the_blocks(run):
-    site, _, _, _ = run
-    config = site / "_config.yml"
-    config.write_text(config.read_text() + "\nsnippets:\n  requirements: [humanize]\n")
-    done = invoke(site, "test-snippets", "--post", "_posts/2024-10-06-needs-a-package.md")
-    assert "2 verified, 1 failed" in done.stdout, done.stdout[-3000:]
-    download = (site / "snippets" / "2024-10-06-needs-a-package" / "01.py").read_text()
-    assert download.startswith("# /// script\n") and '"humanize"' in download
-
-
 def test_output_that_varies_between_runs_is_reported_not_recorded(run):
     site, _, entries, _ = run
     entry = entries[("shown-on-purpose", 3)]
@@ -103,3 +93,13 @@ def test_output_that_varies_between_runs_is_reported_not_recorded(run):
     assert not (site / "snippets" / "2024-10-04-shown-on-purpose" / "03.out").exists()
     again = invoke(site, "test-snippets", "--post", "_posts/2024-10-04-shown-on-purpose.md")
     assert again.returncode == 0 and "3 verified" in again.stdout, again.stdout[-2000:]
+
+
+def test_declaring_the_package_installs_it_and_verifies_the_blocks(run):  # last: it changes the site
+    site, _, _, _ = run
+    config = site / "_config.yml"
+    config.write_text(config.read_text() + "\nsnippets:\n  requirements: [humanize]\n")
+    done = invoke(site, "test-snippets", "--post", "_posts/2024-10-06-needs-a-package.md")
+    assert "2 verified, 1 failed" in done.stdout, done.stdout[-3000:]
+    download = (site / "snippets" / "2024-10-06-needs-a-package" / "01.py").read_text()
+    assert download.startswith("# /// script\n") and '"humanize"' in download

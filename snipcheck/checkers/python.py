@@ -8,7 +8,7 @@ import doctest
 import re
 import sys
 
-from .. import diagnostics, transcripts
+from .. import diagnostics, timeline, transcripts
 from ..imports import stdlib_typo
 from ..plan import Job
 from ..result import FAILED, SKIPPED, UNVERIFIED, VERIFIED, Result
@@ -43,6 +43,7 @@ def request(job: Job) -> tuple[dict, dict[int, float]]:
         timeouts[snippet.index] = snippet.directives.timeout or job.settings.timeout
     s = job.settings
     return {"steps": steps, "network": job.network, "disk_mb": s.disk, "slow_callback": s.slow_callback,
+            "timeline": s.timeline and not job.snippet.directives.no_timeline,
             "limits": {"memory_mb": s.memory, "processes": s.processes, "file_mb": s.disk}}, timeouts
 
 
@@ -51,7 +52,8 @@ class Outcome:
 
     def __init__(self, job: Job, done, checker: str):
         self.job, self.done = job, done
-        self.result = Result(VERIFIED, checker, stdout=done.stdout, stderr=done.stderr, jailed=done.jailed)
+        self.result = Result(VERIFIED, checker, stdout=done.stdout, stderr=done.stderr, jailed=done.jailed,
+                             timeline=timeline.of(done.events, file_of(job.snippet.index) if job.after else None))
         self.events = done.events
         self.lines = {file_of(s.index): s for s in job.chain}
         self.lines.update({file_of(s.index, True): s for s in job.chain if s.directives.setup})

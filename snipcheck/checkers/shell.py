@@ -4,6 +4,7 @@ commands, so nothing is said to be verified."""
 
 import asyncio
 import re
+import subprocess
 
 from .. import languages, transcripts
 from ..plan import Job
@@ -21,11 +22,12 @@ async def check(job: Job) -> Result:
     command = languages.shell_checker(shell)
     if command is None:
         return Result(UNVERIFIED, "", f"no {shell} checker: {shell} is not installed")
-    process = await asyncio.create_subprocess_exec(*command, stdin=asyncio.subprocess.PIPE,
-                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    _, err = await process.communicate(code.encode())
+    # In a thread, not as an asyncio subprocess: `bash -n` takes milliseconds, and a thread needs no child
+    # watcher (which a cancelled run can leave waiting forever).
+    process = await asyncio.get_running_loop().run_in_executor(None, lambda: subprocess.run(
+        command, input=code.encode(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=job.timeout))
     if process.returncode != 0:
-        text = err.decode("utf-8", "replace").strip()
+        text = process.stderr.decode("utf-8", "replace").strip()
         line = re.search(r"line (\d+):", text)
         message = re.sub(r"^[\w/.-]+: (line \d+: )?", "", text.splitlines()[0] if text else "")
         return Result(FAILED, f"{shell} -n", f"shell syntax error: {message}",

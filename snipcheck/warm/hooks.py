@@ -116,6 +116,7 @@ def patch_asyncio() -> None:
 
     module.BaseEventLoop.__init__ = __init__
     events.Handle._run = _run
+    timeline.install()
 
 
 def report_unclosed_loops() -> None:
