@@ -10,6 +10,7 @@ are; the plugin finds a post's file by the `post` field inside it, never by the 
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from pygments import highlight
@@ -154,6 +155,9 @@ def timelines(root: Path, entries: list[dict]) -> None:
         if not data or entry["status"] != "verified" or not data.get("tasks"):
             figure.unlink(missing_ok=True)
             continue
-        write_atomic(figure, timeline.svg(data))
+        drawn = timeline.svg(data)
+        write_atomic(figure, drawn)
+        size = re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"', drawn)
         entry["timeline"] = {"figure": figure.relative_to(root).as_posix(), "alt": timeline.describe(data),
-                             "rows": timeline.rows(data)}
+                             "rows": timeline.rows(data), "width": int(size.group(1)) if size else 300,
+                             "height": int(size.group(2)) if size else 150}
