@@ -130,9 +130,8 @@ class SnippetItem(pytest.Item):
         folder = None if self.config.getoption("snippet_no_cache") else self.root / ".cache" / "snippets"
         self.future = session.prefetched.pop(cache.key(self.job, session.runner.jailed), None) or \
             session.runner.verify(self.job, self.file, folder)
-        if self.job.kind == "python" and (self.config.getoption("snippet_update")
-                                          or not record.output_file(self.file).exists()):
-            self.twin = session.runner.verify(self.job, self.file, None)  # output is recorded only if it repeats
+        if self.job.kind == "python" and self.config.getoption("snippet_update"):
+            self.twin = session.runner.verify(self.job, self.file, None)  # re-recorded only if it repeats
 
     def _own(self) -> Result:
         if self.future is None:  # under xdist each worker starts a post's blocks when it reaches the post
@@ -184,16 +183,18 @@ class SnippetItem(pytest.Item):
     VARIES = "prints something different each run (random, or timing): its output is shown, never compared"
 
     def _recorded(self, result: Result) -> None:
-        """Compare what it printed with `NN.out`, recorded the first time — if a second run prints the same. A
-        changed output is run once more too: output that varies is reported as such, not as a failure."""
+        """Compare what it printed with `NN.out`, recorded the first time. Output that differs from it is run once
+        more: when it varies between runs (random, timing), it is reported as such, and no longer recorded or
+        compared; `--update` records only what a second run prints again."""
         path = record.output_file(self.file)
         if result.note == self.VARIES:
             path.unlink(missing_ok=True)
             return
         update = self.config.getoption("snippet_update")
-        if update or not path.exists():
+        if update:
             twin = getattr(self, "twin", None) or self.config.stash[SESSION].runner.verify(self.job, self.file, None)
             if self._varies(result, twin.result()):
+                path.unlink(missing_ok=True)
                 return
         diff = record.check_output(path, result.stdout, update)
         if diff and self._varies(result, self.config.stash[SESSION].runner.verify(self.job, self.file, None).result()):
