@@ -7,8 +7,10 @@ prefixes, `~` backups, `exclude`/`include`), Document::DATE_FILENAME_MATCHER, th
 skips only because it is broken (not UTF-8, bad front matter) is kept: find refuses it with its line.
 """
 
+import copy
 import datetime
 import fnmatch
+import functools
 import os
 import re
 from pathlib import Path
@@ -25,10 +27,23 @@ MARKDOWN_EXT = "markdown,mkdown,mkdn,mkd,md"
 FRONT_MATTER = re.compile(r"\A(---\s*\n.*?\n?)^((---|\.\.\.)\s*$\n?)", re.M | re.S)
 
 
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml, when PyYAML has it: many times faster
+
+
 def site_config(root: Path) -> dict:
+    """The site's `_config.yml`, read once for as long as it does not change (a copy: callers may change it)."""
     config = root / "_config.yml"
     try:
-        data = yaml.safe_load(config.read_text(encoding="utf-8")) if config.is_file() else {}
+        stat = config.stat()
+    except OSError:
+        return {}
+    return copy.deepcopy(_read_config(config, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_config(config: Path, mtime: int, size: int) -> dict:
+    try:
+        data = yaml.load(config.read_text(encoding="utf-8"), Loader=LOADER)
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise PostError(config, None, f"not valid YAML: {err}",
                         "Fix _config.yml; Jekyll cannot read it either.") from None
@@ -183,7 +198,7 @@ def _front_matter(path: Path) -> dict:
         if key not in _read:
             text = path.read_bytes().decode("utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
             match = FRONT_MATTER.match(text)
-            data = yaml.safe_load(match.group(1)) if match else {}
+            data = yaml.load(match.group(1), Loader=LOADER) if match else {}
             _read[key] = data if isinstance(data, dict) else {}
         return _read[key]
     except (OSError, UnicodeDecodeError, yaml.YAMLError):

@@ -48,7 +48,7 @@ def read_post(path: Path) -> Post:
         raise PostError(path, 1, f"{first}: Jekyll would publish it as a bare page, without its layout or title",
                         "Start the post with front matter, e.g. '---', 'title: My post', '---'.")
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = yaml.load(match.group(1), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark else 1  # the mark counts from the first '---' line, 0-based
