@@ -10,7 +10,7 @@ import pytest
 
 from . import cache, extract, site
 from .extract import post_folder
-from .pytest_plugin import Prefetch
+from .results import Prefetch
 from .runner import Runner
 from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
 from .find import find_all, posts_in

@@ -11,7 +11,6 @@ a private mount namespace, from descriptors opened while still root."""
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path

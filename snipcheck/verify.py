@@ -3,7 +3,7 @@ syntax-checked, data is parsed; pasted output and text are shown, not verified, 
 
 from .checkers import data, python, shell
 from .plan import PYTHON, Job
-from .result import FAILED, SKIPPED, UNVERIFIED, VERIFIED, Result  # noqa: F401  (the statuses, for callers)
+from .result import FAILED, SKIPPED, UNVERIFIED, Result
 
 NOT_CHECKED = {"output": "output, shown, not verified", "empty": "an empty block: nothing to verify"}
 

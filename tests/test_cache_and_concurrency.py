@@ -119,9 +119,9 @@ time.sleep(120)  # {marker}
         pytest.fail("the snippet never started")
     run.send_signal(signal.SIGINT)
     out, err = run.communicate(timeout=60)
-    assert run.returncode == 130
-    assert "Interrupted: every snippet process was stopped" in err
-    assert "Traceback" not in err
+    assert run.returncode == 130, out[-2000:] + err[-2000:]
+    assert "Interrupted: every snippet process was stopped" in err, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
     assert not snippet_processes(marker) and not any(Path(f"/proc/{pid}").exists() for pid in running)
     assert sorted(p.name for p in (site / "snippets/2024-03-02-hang").iterdir()) == ["01.py"]
 

@@ -4,7 +4,6 @@ an unprivileged user (see test_jail_as_user.py), how most people build their blo
 
 import hashlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -231,7 +230,7 @@ print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), os.path.exists
 
 
 def test_a_fork_bomb_stops_at_the_process_limit(env, marker):
-    done = run(env, f"""
+    done = run(env, """
 import os, time
 children = 0
 try:

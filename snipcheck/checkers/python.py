@@ -115,7 +115,7 @@ def _stopped_early(outcome: Outcome) -> Result | None:
 
 
 def _limits(outcome: Outcome, error: str) -> Result | None:
-    job, done, s = outcome.job, outcome.done, outcome.job.settings
+    done, s = outcome.done, outcome.job.settings
     text = done.stderr
     if done.processes >= s.processes - 1 or (done.returncode and "Resource temporarily unavailable" in text):
         return outcome.fail(f"process limit ({s.processes} processes and threads): "

@@ -23,7 +23,6 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # thi
 from warm import hooks, session, timeline, walls  # noqa: E402
 
 import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for it
-import asyncio.base_events  # noqa: E402
 
 hooks.patch_asyncio()
 UID = GID = 1000
