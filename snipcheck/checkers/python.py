@@ -6,18 +6,12 @@ import builtins
 import difflib
 import doctest
 import re
-import sys
 
 from .. import diagnostics, timeline, transcripts
 from ..imports import stdlib_typo
 from ..plan import Job
 from ..result import FAILED, SKIPPED, UNVERIFIED, VERIFIED, Result
-
-SERVICES = {5432: "PostgreSQL", 3306: "MySQL", 6379: "Redis", 27017: "MongoDB", 5672: "RabbitMQ", 9092: "Kafka",
-            11211: "memcached", 8786: "a Dask scheduler", 9200: "Elasticsearch", 2181: "ZooKeeper"}
-NO_NETWORK = re.compile(r"Network is unreachable|Temporary failure in name resolution|Name or service not known|"
-                        r"nodename nor servname|No address associated with hostname")
-
+from . import reasons  # (which uses Outcome: imported before it is read)
 
 def file_of(index: int, setup: bool = False) -> str:
     return f"{index:02d}.setup.py" if setup else f"{index:02d}.py"
@@ -129,80 +123,6 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
     return None
 
 
-def _needs_package(outcome: Outcome, error: str, strict: bool) -> Result | None:
-    from ..imports import distribution, stdlib_typo
-    missing = re.match(r"ModuleNotFoundError: No module named '([\w.]+)'", error)
-    top = missing.group(1).split(".")[0] if missing else ""
-    if missing and top not in sys.stdlib_module_names and not stdlib_typo(top):
-        name = distribution(missing.group(1))
-        outcome.result.packages = [name]
-        return outcome.fail(f"needs package {name}, which is not installed (declare it in _config.yml "
-                            "`snippets: requirements:` or in the post's `requirements:`)",
-                            status=FAILED if strict else UNVERIFIED)
-    return None
-
-
-def _needs(outcome: Outcome, error: str, strict: bool) -> Result | None:
-    """Failures that are not the example's fault but a precise want: a package, the network, a service."""
-    status = FAILED if strict else UNVERIFIED
-    package = _needs_package(outcome, error, strict)
-    if package:
-        return package
-    if outcome.done.jailed and not outcome.job.network and NO_NETWORK.search(outcome.done.stderr):
-        return outcome.fail("needs network: snippets run without it; put `<!-- snippet: network -->` before the "
-                            "block", *diagnostics.last_frame(outcome.done.stderr), status=status)
-    port = re.search(r"(?:Connect call failed \('[\d.:]+', |port |:)(\d{2,5})\b.*?(?:[Rr]efused|failed)|"
-                     r"[Rr]efused.*?(?:port |:)(\d{2,5})\b", outcome.done.stderr)
-    number = int(next((g for g in port.groups() if g), 0)) if port else 0
-    if "refused" in outcome.done.stderr.lower() and number in SERVICES:
-        return outcome.fail(f"needs a service: {SERVICES[number]} on port {number}, which snippets do not have",
-                            *diagnostics.last_frame(outcome.done.stderr), status=status)
-    return None
-
-
-PLACEHOLDER = re.compile(r"=\s*(?:#.*)?$|<[A-Za-z][\w .-]*>|\byour[_ ]\w+", re.I)
-
-
-def _not_runnable(outcome: Outcome, error: str, code_text: str, line: int | None, strict: bool) -> Result | None:
-    """Failures that say the block is an excerpt or pseudo-code rather than a broken example: a name no block of
-    the post defines (and that is no typo, no forgotten import), a placeholder where code should be."""
-    status = FAILED if strict else UNVERIFIED
-    job = outcome.job
-    undefined = re.match(r"NameError: name '(\w+)' is not defined(.*)", error)
-    if undefined and "Did you mean" not in undefined.group(2) and undefined.group(1) not in job.post_names:
-        name = undefined.group(1)
-        if name in sys.stdlib_module_names or (job.env and name in _provided(job.env)):
-            return None  # a forgotten import: a real mistake
-        return outcome.fail(f"uses `{name}`, which no block of this post defines: an excerpt, not verified",
-                            file_of(job.snippet.index), line, status=status)
-    if error.startswith("SyntaxError") and line:
-        text = code_text.split("\n")[line - 1] if line <= code_text.count("\n") + 1 else ""
-        if PLACEHOLDER.search(text):
-            return outcome.fail(f"pseudo-code: line {line} holds a placeholder (`{text.strip()}`), not verified",
-                                file_of(job.snippet.index), line, status=status)
-    return None
-
-
-def _provided(env) -> frozenset:
-    from ..imports import provided
-    return provided(env)
-
-
-RAISED = r"rais\w*|throw\w*|fail\w*|error|happens?|get|gives?|results? in|blows? up|crash\w*"
-
-
-def _said_in_the_text(job: Job, error: str) -> str:
-    """The exception's name, when a sentence right before or after the block says it is raised: the error is
-    shown on purpose ("`ZeroDivisionError` will be raised")."""
-    name = error.split(":")[0].rsplit(".", 1)[-1]
-    if not re.fullmatch(r"\w*(Error|Exception|Exit|Interrupt|Warning|Group)", name):
-        return ""
-    near = [re.split(r"\n\s*\n", job.snippet.before.strip())[-1], re.split(r"\n\s*\n", job.text_after.strip())[0]]
-    sentences = [s for text in near for s in re.split(r"(?<=[.!?])\s+", text)]
-    return name if any(re.search(rf"\b{name}\b", s) and re.search(rf"\b(?:{RAISED})\b", s, re.I)
-                       for s in sentences) else ""
-
-
 def _is_a(raised: str, expected: str) -> bool:
     """`raised` is `expected` or, for built-in exceptions, a subclass of it (ConnectionRefusedError is an OSError)."""
     raised, expected = raised.rsplit(".", 1)[-1], expected.rsplit(".", 1)[-1]
@@ -235,12 +155,12 @@ def judge_program(job: Job, done, checker: str) -> Result:
         if stopped:
             return stopped
         if code:
-            wanted = _needs(outcome, error, strict) or \
-                _not_runnable(outcome, error, job.snippet.code, line if file == file_of(job.snippet.index) else None,
+            wanted = reasons.needs(outcome, error, strict) or \
+                reasons.not_runnable(outcome, error, job.snippet.code, line if file == file_of(job.snippet.index) else None,
                               strict)
             if wanted:
                 return wanted
-            said = _said_in_the_text(job, error)
+            said = reasons.said_in_the_text(job, error)
             if said and "Traceback" in stderr:
                 outcome.result.note = f"raises {said}, as the post says"
                 return _diagnosed(outcome) or outcome.result
@@ -327,7 +247,7 @@ def judge_session(job: Job, done, checker: str) -> Result:
         if raised and not (example.exc_msg or "").strip():  # an error the page does not show: why?
             error = raised.splitlines()[-1]
             source = example.source.split("\n")
-            wanted = _needs_package(outcome, error, job.settings.strict) or _not_runnable(
+            wanted = reasons.needs_package(outcome, error, job.settings.strict) or reasons.not_runnable(
                 outcome, error if not error.startswith("SyntaxError") else "SyntaxError",
                 "\n".join([""] * (example.line - 1) + source), example.line, job.settings.strict)
             if wanted:
