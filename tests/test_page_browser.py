@@ -150,3 +150,20 @@ def test_plain_text_is_shown_and_marked_not_verified(visit):
     expect(panel).to_have_attribute("data-status", "unverified")
     expect(panel.locator("p.snippet-mark")).to_have_text(re.compile(r"^Not verified"))
     expect(panel.locator(".snippet-output")).to_have_count(0)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_lock_example_shows_its_timeline_even_on_a_small_phone(visit, scheme):
+    seen = visit(SEED, viewport={"width": 320, "height": 700}, color_scheme=scheme)
+    _, panel = lock_example(seen.page)
+    figure = panel.locator("figure.snippet-timeline img")
+    expect(figure).to_be_visible()
+    alt = figure.get_attribute("alt")
+    assert "holding lock" in alt and alt.count("waited") >= 3, alt  # three tasks, each waiting its turn
+    figure.scroll_into_view_if_needed()  # it loads lazily
+    seen.page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figure.element_handle())
+    assert figure.evaluate("img => img.getBoundingClientRect().width <= innerWidth")
+    panel.locator(".snippet-timeline summary").click()
+    expect(panel.locator(".snippet-timeline table")).to_contain_text("holding lock")
+    widths = seen.page.evaluate("({page: document.documentElement.scrollWidth, window: innerWidth})")
+    assert widths["page"] <= widths["window"], widths
