@@ -3,6 +3,7 @@ sessions labelled python, IPython cells, shell transcripts, pasted output, error
 packages nobody declared. Each block gets the result a careful reader would give it."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,17 @@ def test_a_block_runs_after_exactly_the_blocks_it_needs(run):
     assert [entries[("a-class-then-its-uses", i)]["after"] for i in (1, 2, 3, 5)] == [None, [1], [1, 2], None]
     uses = entries[("a-class-then-its-uses", 3)]
     assert uses["status"] == "verified" and uses["output"] == "Point(x=2, y=4)\n"
+
+
+def test_future_flags_carry_over_and_a_failure_is_reported_once(run):
+    _, done, entries, _ = run
+    carried = entries[("sessions-carry-over", 2)]
+    assert carried["status"] == "verified" and carried["after"] == [1], carried
+    assert carried["output"] == "{'shape': 'Shape', 'by': 'Factor', 'return': 'Shape'}\n"
+    failed, needing = entries[("sessions-carry-over", 3)], entries[("sessions-carry-over", 4)]
+    assert failed["status"] == "failed" and failed["reason"] == "KeyError: 'b'"
+    assert needing["status"] == "unverified" and needing["reason"] == "needs block 03 (line 29), which failed: KeyError: 'b'"
+    assert re.search(r"carry-over\.md::04\.py:\d+ SHOWN, NOT VERIFIED", done.stdout)  # not failed a second time
 
 
 def test_output_shown_after_a_program_is_checked_against_what_it_printed(run):

@@ -22,7 +22,7 @@ EXPECTED = {
     "2024-09-03-exit-status.md": ("exit status 3", 10),  # no traceback: the block's first line
     "2024-09-04-forgotten-await.md": ("coroutine 'notify' was never awaited", 19),
     "2024-09-05-lost-task-exception.md": ("Task exception was never retrieved: ValueError", 13),
-    "2024-09-06-blocking-sleep.md": ("blocked the event loop for 0.5", 14),  # the coroutine's `def`
+    "2024-09-06-blocking-sleep.md": ("blocked the event loop for 0.5", 15),  # the time.sleep (the timeline saw it)
     "2024-09-07-unclosed-file.md": ("ResourceWarning: unclosed file", 12),
     "2024-09-08-unclosed-socket.md": ("ResourceWarning: unclosed", 7),  # found by GC: first line
     "2024-09-09-infinite-loop.md": ("timed out after 3 s", 7),

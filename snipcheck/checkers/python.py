@@ -198,7 +198,10 @@ def _diagnosed(outcome: Outcome) -> Result | None:
     found = [e for e in outcome.events if e.get("kind") in ("warning", "asyncio")]
     problems = diagnostics.problems(found, job.settings.slow_callback)
     if problems:
-        return outcome.fail(problems[0].reason, problems[0].file, problems[0].line)
+        problem = problems[0]
+        if problem.reason.startswith("blocked the event loop") and (line := _blocked_line(outcome)):
+            problem.file, problem.line = file_of(job.snippet.index), line  # the blocking line, not the def
+        return outcome.fail(problem.reason, problem.file, problem.line)
     if outcome.done.truncated:
         return outcome.fail("output truncated: a snippet may print at most 1 MB per stream")
     if job.unrun and not job.snippet.directives.definitions:
@@ -206,6 +209,16 @@ def _diagnosed(outcome: Outcome) -> Result | None:
         return outcome.fail(f"coroutine function {name}() is never run by any block of this post (a missing "
                             f"`asyncio.run({name}())`?); if that is intended, put `<!-- snippet: definitions -->` "
                             "before the block", file_of(job.snippet.index), line)
+    return None
+
+
+def _blocked_line(outcome: Outcome) -> int | None:
+    """The line of this block that held the loop, as the timeline saw it (it samples what the loop runs; for a
+    block that runs after others, its timeline is this block's alone)."""
+    for task in (outcome.result.timeline or {}).get("tasks", []):
+        for stretch in task.get("blocked", []):
+            if stretch.get("line"):
+                return stretch["line"]
     return None
 
 
