@@ -281,7 +281,7 @@ def test_a_blocked_loop_is_red_on_the_task_that_blocked_it_with_the_line(timelin
     assert len(main["blocked"]) == 1 and main["blocked"][0]["line"] == 5
     assert main["blocked"][0]["end"] - main["blocked"][0]["start"] == pytest.approx(0.4, abs=0.1)
     figure = timeline.svg(timelines["blocked"])
-    assert '<rect class="b"' in figure and "blocked 400 ms at line 5" in figure
+    assert '<rect class="b"' in figure and re.search(r"blocked \d+ ms at line 5", figure)  # (as long as it took)
 
 
 def test_a_lost_exception_and_a_forgotten_await_are_marked(timelines):
