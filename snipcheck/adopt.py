@@ -21,7 +21,8 @@ from .files import write_atomic
 EXIT_KEPT = 1  # done, but a file of the blogger's that differs from ours was kept
 BLOG = Path(__file__).with_name("blog")  # what init writes; this project's own blog carries the same files
 EXCLUDE = ["snippets", ".cache", "reports", "tasks.py", ".venv"]
-IGNORE = [".cache/", "_data/snippets/", "reports/", ".venv/", ".bundle/snipcheck-resolved"]  # the last: invoke setup's
+IGNORE = [".cache/", "_data/snippets/", "snippets/*/*.timeline.svg", "reports/", ".venv/",  # a run's, not reviewed
+          ".bundle/snipcheck-resolved"]  # (invoke setup's stamp)
 IGNORE_COMMENT = "snipcheck: verification results and caches (do commit snippets/: it holds the reviewed outputs)"
 STYLESHEET = "assets/css/snippet-panels.scss"  # Jekyll makes it /assets/css/snippet-panels.css
 LINK = """<link rel="stylesheet" href="{{ '/assets/css/snippet-panels.css' | relative_url }}">"""

@@ -131,8 +131,8 @@ def test_config_and_gitignore_only_gain_what_the_build_needs(minima):
                                       "exclude": ["snippets", ".cache", "reports", "tasks.py", ".venv"]}
     ignored = (root / ".gitignore").read_text()
     assert ignored.startswith((BLOGS / "minima" / ".gitignore").read_text())
-    assert ignored.splitlines()[-5:] == [".cache/", "_data/snippets/", "reports/", ".venv/",
-                                         ".bundle/snipcheck-resolved"]
+    assert ignored.splitlines()[-6:] == [".cache/", "_data/snippets/", "snippets/*/*.timeline.svg", "reports/",
+                                         ".venv/", ".bundle/snipcheck-resolved"]
     for private in ("tasks.py", "reports", ".venv", ".cache"):
         assert not (root / "_site" / private).exists(), private
 

@@ -128,8 +128,8 @@ def test_a_config_that_cannot_be_extended_safely_is_left_alone_with_the_lines_to
 def test_gitignore_gains_only_what_it_does_not_ignore_yet():
     text = "/_site/\n/.cache/\n_data/\n/.bundle/\n*.log\n"  # _data/ and /.bundle/ cover what snipcheck writes in them
     new, added = add_ignores(text, IGNORE, "snipcheck")
-    assert added == ["reports/", ".venv/"]
-    assert new == text + "\n# snipcheck\nreports/\n.venv/\n"
+    assert added == ["snippets/*/*.timeline.svg", "reports/", ".venv/"]
+    assert new == text + "\n# snipcheck\nsnippets/*/*.timeline.svg\nreports/\n.venv/\n"
     assert add_ignores(new, IGNORE, "snipcheck") == (new, [])
 
 
