@@ -4,6 +4,8 @@ Each returns an exit code or raises; errors are reported as `_posts/<file>.md:<l
 import concurrent.futures
 import dataclasses
 import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,26 @@ class Refused(Exception):
 
 
 INTERRUPTED = "Interrupted: every snippet process was stopped, and snippets/ holds only whole files."
+
+
+class CtrlC:
+    """Notes Ctrl-C while pytest runs: the first one stops the run (KeyboardInterrupt); later ones, while pytest
+    winds down, are not raised again in its clean-up. Only in the main thread, where signals arrive."""
+
+    def __enter__(self) -> list:
+        self.pressed, self.previous = [], None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._pressed)
+        return self.pressed
+
+    def _pressed(self, signum, frame):
+        self.pressed.append(True)
+        if len(self.pressed) == 1:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 class Interrupted:
@@ -150,14 +172,20 @@ def _pytest(prepared: Prepared, runner: Runner, update: bool, jobs: int | None, 
     autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
-        code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
-                           plugins=[plugin, _prefetch(prepared, runner, no_cache)])
+        with CtrlC() as pressed:
+            try:
+                code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
+                                   plugins=[plugin, _prefetch(prepared, runner, no_cache)])
+            except Exception:
+                if not pressed:
+                    raise
+                code = pytest.ExitCode.INTERRUPTED  # pytest can trip over reporting where Ctrl-C landed
     finally:
         if autoload is None:
             del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
-    return code, plugin.interrupted
+    return code, plugin.interrupted or bool(pressed)
 
 
 def _inputs(root: Path) -> list[tuple[str, int, int]]:
