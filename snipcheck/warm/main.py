@@ -83,8 +83,14 @@ def walled(request: dict, pipes: list[int], jailed: bool) -> None:
     guard(request, pipes, jailed)
 
 
+GUARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def guard(request: dict, pipes: list[int], jailed: bool) -> None:
     out, err, diag, job = pipes
+    # A snippet may signal its PID 1 from its first instant: the guard ignores these before the snippet exists,
+    # and the snippet gets back what a fresh Python has.
+    fresh = {number: signal.signal(number, signal.SIG_IGN) for number in GUARDED}
     try:
         home = walls.HOME
         if jailed:
@@ -96,12 +102,12 @@ def guard(request: dict, pipes: list[int], jailed: bool) -> None:
         _report(job, {"error": f"could not prepare the snippet's files: {error}"})
         os._exit(1)
     if pid == 0:
+        for number, handler in fresh.items():
+            signal.signal(number, handler)
         os.close(job)
         snippet(request, out, err, diag, home, jailed)
     for fd in (out, err, diag):
         os.close(fd)
-    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, signal.SIG_IGN)  # a snippet may signal its PID 1; it must not stop the guard
     walls.prctl(walls.PR_SET_DUMPABLE, 0)  # the snippet, same user, cannot inspect or trace its guard
     exited = os.pidfd_open(pid)
     status, most = None, 0
