@@ -94,16 +94,21 @@ def highlights_only(text: str, figure_lines: set[int], options: dict | None = No
     need not start. None when that is not certain: anything else that could make or hide code sends the page
     to kramdown itself. (The tests compare both ways with real Jekyll.)"""
     gfm = (options or JEKYLL_KRAMDOWN).get("input", "GFM") == "GFM"
-    lines, blocks, number, figures = text.split("\n"), [], 0, []
+    lines, blocks, number = text.split("\n"), [], 0
     while number < len(lines):
         line = lines[number]
         after_blank = number == 0 or not lines[number - 1].strip()
         if number in figure_lines:
-            figures.append(number)
-            if number - 1 not in figure_lines:  # a figure's first line
-                if not after_blank:
-                    return None  # text right before: kramdown would read the block inside a paragraph
-                blocks.append(None)  # its place in page order
+            if not after_blank:
+                return None  # text right before: kramdown would read the block inside a paragraph
+            end = number
+            while end + 1 in figure_lines:  # one run of figure lines may hold several (`{%-` glues them)
+                end += 1
+            parser = _CodeBlocks()
+            parser.feed("\n".join(lines[number:end + 1]))
+            parser.close()
+            blocks += parser.blocks
+            number = end
         elif (fence := SIMPLE_FENCE.match(line)) and gfm and after_blank:
             chars = fence.group(1)
             closer = re.compile(rf"^{re.escape(chars[0])}{{{len(chars)},}}[ \t]*$")
@@ -116,11 +121,7 @@ def highlights_only(text: str, figure_lines: set[int], options: dict | None = No
         elif MARKDOWN_CODE.search(line):
             return None
         number += 1
-    parser = _CodeBlocks()
-    parser.feed("\n".join(lines[n] for n in figures))
-    parser.close()
-    highlights = iter(parser.blocks)
-    return [block if block is not None else next(highlights) for block in blocks]
+    return blocks
 
 
 def kramdown_options(site_config: dict) -> dict:

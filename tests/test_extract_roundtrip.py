@@ -102,6 +102,9 @@ def post_file():
 
 
 # Disagreements hypothesis found (minimal posts), kept as examples now that snipcheck/ follows Jekyll.
+GLUED_HIGHLIGHTS = (  # `{%-` pulls the second figure onto the first's last line: still two blocks (no Ruby)
+    "---\nlayout: post\ntitle: Example\n---\n\n{% highlight python %}\nimport asyncio\n{% endhighlight %}\n\n"
+    "{%- highlight python -%}\nimport asyncio\n{% endhighlight %}\n\n")
 RAW_IN_HIGHLIGHT = (  # Jekyll shows print('{{ page.title }}'); the extractor refuses Liquid in the code
     "---\nlayout: post\ntitle: Example\n---\n\n"
     "{% highlight python %}\nprint('{% raw %}{{ page.title }}{% endraw %}')\n{% endhighlight %}\n"
@@ -116,6 +119,7 @@ DASH_ENDRAW = (  # Liquid 5 does not close raw with `{%- endraw`: Jekyll fails; 
 
 @settings(max_examples=100, deadline=None)
 @given(text=posts())
+@example(text=GLUED_HIGHLIGHTS)
 @example(text=RAW_IN_HIGHLIGHT)
 @example(text=DASH_ENDRAW)
 @example(text=HIGHLIGHT_IN_FENCE)
