@@ -26,6 +26,7 @@ class Snippet:
     numbered: bool = False  # shown with line numbers (linenos)
     directives: Directives = field(default_factory=Directives)
     before: str = ""  # the post's text between the previous code block and this one (its lead-in prose)
+    after: str = ""  # the post's text between this block and the next (to the end, for the last one)
     conditional: bool = False  # inside a Liquid `if`, `for`, …: the page may show it 0, 1 or more times
 
     @property
@@ -126,15 +127,20 @@ def _refuse_liquid(post: Post, line: int | None, what: str = "a code block") -> 
 
 
 def _lead_ins(post: Post, snippets: list[Snippet], body_lines: list[str]) -> None:
-    """Each block's lead-in: the text after the previous block's closing line, up to this block's opening line."""
+    """Each block's lead-in: the text after the previous block's closing line, up to this block's opening line;
+    and the text that follows it, which is the next block's lead-in (or the rest of the post)."""
     end = 0  # body line (1-based) where the previous block ended
-    for snippet in snippets:
+    for previous, snippet in zip([None, *snippets], snippets):
         first = snippet.line - post.body_line + 1
         lines = body_lines[end:max(end, first - 1)]
         if lines and OPENING.match(lines[-1]):
             lines = lines[:-1]
         snippet.before = "\n".join(lines).strip("\n")
+        if previous is not None:
+            previous.after = snippet.before
         end = snippet.end_line - post.body_line + 2  # skip the closing fence or tag line
+    if snippets:
+        snippets[-1].after = "\n".join(body_lines[end:]).strip("\n")
 
 
 FENCE_OPEN = re.compile(r"^(?:[ >]*|.*?(?:[*+-]|\d+[.)]) +)(`{3,}|~{3,})\s*\S*\s*$")

@@ -28,7 +28,7 @@ class Job:
     missing: list = field(default_factory=list)  # packages it imports that nobody declared (imports.Missing)
     env: object = None  # the environments.Env it runs in (None: not a Python block)
     kinds: dict[int, str] = field(default_factory=dict)  # the kind of each block of its chain, by index
-    text_after: str = ""  # the post's text between this block and the next
+    source: str = ""  # the Python it runs (a session's examples joined), for the names and imports read from it
     post_names: frozenset = frozenset()  # every name some Python block of the post binds
     blocked: str = ""  # why a block it needs cannot run ("needs block 02 (line 9), which needs package aiohttp")
 
@@ -59,10 +59,10 @@ def plan(snippets: list[Snippet], settings: Settings = Settings()) -> list[Job]:
     for snippet in snippets:
         kind = classify.kind(snippet.lang, snippet.code)
         jobs.append(Job(snippet, kind.name, kind.note, settings))
-    for job, following in zip(jobs, jobs[1:]):
-        job.text_after = following.snippet.before
     python = [job for job in jobs if job.kind in PYTHON]
-    sources = {job.snippet.index: source(job.snippet, job.kind) for job in python}
+    for job in python:
+        job.source = source(job.snippet, job.kind)
+    sources = {job.snippet.index: job.source for job in python}
     needed = names.needs(list(sources.items()))
     post_names = frozenset().union(*(names.bound(text) for text in sources.values()))
     by_index = {job.snippet.index: job for job in jobs}
@@ -100,22 +100,13 @@ def attach_env(jobs: list[Job], env) -> None:
     for job in jobs:
         if job.kind in PYTHON:
             job.env = env
-            job.missing = imports.undeclared(source(job.snippet, job.kind), env)
+            job.missing = imports.undeclared(job.source, env)
     for job in jobs:
         lacking = [s for s in job.after if by_index[s.index].missing]
         if lacking:
             s = lacking[0]
             packages = ", ".join(m.distribution for m in by_index[s.index].missing)
             job.blocked = f"needs block {s.index:02d} (line {s.line}), which needs package {packages}"
-
-
-def missing_everywhere(jobs: list[Job]) -> list:
-    """Every undeclared package of these jobs, once (for the one line that declares them for the site)."""
-    seen = {}
-    for job in jobs:
-        for missing in job.missing:
-            seen.setdefault(missing.distribution, missing)
-    return list(seen.values())
 
 
 def download(job: Job) -> str:

@@ -16,11 +16,6 @@ class Prepared:
     root: Path
     settings: settings.Settings
     jobs: dict[Path, list[plan.Job] | PostError] = field(default_factory=dict)
-    pages: dict = field(default_factory=dict)  # what find gave for each post (its snippets and other blocks)
-
-    def missing(self) -> list:
-        """Every package some block imports that nobody declared, once."""
-        return plan.missing_everywhere([j for jobs in self.jobs.values() if isinstance(jobs, list) for j in jobs])
 
 
 def site_settings(root: Path, **overrides) -> settings.Settings:
@@ -35,14 +30,10 @@ def prepare(root: Path, paths: list[Path], **overrides) -> Prepared:
         if isinstance(found, PostError):
             prepared.jobs[path] = found
             continue
-        prepared.pages[path] = found
         try:
-            jobs = plan.plan(getattr(found, "snippets", found), chosen)
-            if jobs:  # the text after the last block, which no next block carries as its lead-in
-                post = read_post(path)
-                jobs[-1].text_after = "\n".join(post.body.split("\n")[jobs[-1].snippet.end_line - post.body_line + 2:])
+            jobs = plan.plan(found, chosen)
             if any(job.kind in plan.PYTHON for job in jobs):
-                reqs = environments.requirements(root, post.front_matter, path)
+                reqs = environments.requirements(root, read_post(path).front_matter, path)
                 key = tuple(reqs.texts)
                 if key not in envs:
                     envs[key] = environments.ensure(root, reqs)

@@ -139,11 +139,6 @@ def _remove_gone(root: Path, posts: set[Path] | None) -> list[Path]:
     return removed
 
 
-def write_post_data(data_dir: Path, post: str, entries: list[dict]) -> list[Path]:
-    """What the pytest plugin called before write_results: the results of one post's snippets."""
-    return write_results(data_dir.parent, [{**e, "post": post} for e in entries], every_post=False)
-
-
 def timelines(root: Path, entries: list[dict]) -> None:
     """Each verified block's timeline as a figure beside its download (`NN.timeline.svg`, a static file the
     page shows with <img>, so nothing a snippet named can run on the page), and for the page its address, a

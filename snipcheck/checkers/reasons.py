@@ -81,7 +81,7 @@ def said_in_the_text(job: Job, error: str) -> str:
     name = error.split(":")[0].rsplit(".", 1)[-1]
     if not re.fullmatch(r"\w*(Error|Exception|Exit|Interrupt|Warning|Group)", name):
         return ""
-    near = [re.split(r"\n\s*\n", job.snippet.before.strip())[-1], re.split(r"\n\s*\n", job.text_after.strip())[0]]
+    near = [re.split(r"\n\s*\n", job.snippet.before.strip())[-1], re.split(r"\n\s*\n", job.snippet.after.strip())[0]]
     sentences = [s for text in near for s in re.split(r"(?<=[.!?])\s+", text)]
     return name if any(re.search(rf"\b{name}\b", s) and re.search(rf"\b(?:{RAISED})\b", s, re.I)
                        for s in sentences) else ""
