@@ -92,7 +92,7 @@ class Interpreter:
         sent = [memfd, *(w for _, w in pipes), their_job.fileno()]
         start = time.monotonic()
         try:
-            await self._send(sent)
+            await self._send(sent, b"run network" if request["network"] else b"run")
         finally:
             for fd in sent[:-1]:
                 os.close(fd)
@@ -126,12 +126,12 @@ class Interpreter:
                          timed_out, report.get("processes", 0), report.get("disk_full", False), self.jailed,
                          self.python)
 
-    async def _send(self, fds: list[int]) -> None:
+    async def _send(self, fds: list[int], what: bytes) -> None:
         loop = asyncio.get_running_loop()
         message = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))]
         while True:
             try:
-                self.control.sendmsg([b"run"], message)
+                self.control.sendmsg([what], message)
                 return
             except BlockingIOError:
                 ready = loop.create_future()

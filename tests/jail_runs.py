@@ -42,6 +42,18 @@ def run_together(env, codes: list[str], timeout: float = 10) -> list[Completed]:
     return asyncio.run(_run_all(env, [request(code) for code in codes], timeout, True))
 
 
+def run_in_turn(env, codes: list[str], timeout: float = 10) -> list[Completed]:
+    """Several snippets one after another, from one warm interpreter: each may reuse the last one's cell."""
+    async def in_turn():
+        interpreter = Interpreter(env.path, True)
+        await interpreter.start()
+        try:
+            return [await interpreter.run(request(code), {1: timeout}) for code in codes]
+        finally:
+            await interpreter.close()
+    return asyncio.run(in_turn())
+
+
 def run_plainly(env, code: str, folder: Path, timeout: float = 10) -> subprocess.CompletedProcess:
     """The same code as `python -X dev 01.py`, in `folder`, with the environment's Python: what a snippet must
     behave like."""

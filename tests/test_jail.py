@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jail_runs import empty_env, processes_with, run, run_together
+from jail_runs import empty_env, processes_with, run, run_in_turn, run_together
 
 REPO = Path(__file__).resolve().parent.parent
 WATCHED = ["_posts", "_plugins", "_layouts", "_includes", "snippets", ".git/hooks", "tasks.py", "_config.yml"]
@@ -317,6 +317,65 @@ for pid in range(2, 400):
     victim_done, attacker_done = run_together(env, [victim, attacker])
     assert victim_done.stdout == "alive mine\n", victim_done.stderr
     assert "victim file seen: False" in attacker_done.stdout and "processes: [1, 2]" in attacker_done.stdout
+
+
+CELL = "import os\nprint('cell', os.readlink('/proc/self/ns/net'), os.readlink('/proc/self/ns/mnt'))\n"
+
+
+def test_the_next_snippet_in_a_cell_finds_nothing_of_the_last(env, marker):
+    litter = CELL + f"""
+import ctypes, os, subprocess, sys
+for folder in (os.path.expanduser('~'), '/tmp', '/var/tmp', '/dev/shm'):
+    os.makedirs(f'{{folder}}/{marker}/deep')
+    with open(f'{{folder}}/{marker}-file', 'w') as file:
+        file.write('left')
+    os.chmod(f'{{folder}}/{marker}', 0)
+os.setxattr(os.path.expanduser('~'), 'user.{marker}', b'left')
+os.chmod(os.path.expanduser('~'), 0o700)
+os.chmod('/tmp', 0o700)
+librt = ctypes.CDLL('librt.so.1', use_errno=True)
+librt.mq_open.restype = ctypes.c_int
+print('queue', librt.mq_open(b'/{marker}', os.O_CREAT | os.O_RDWR, 0o600, None) >= 0)
+libc = ctypes.CDLL(None, use_errno=True)
+print('segment', libc.shmget(0x5150, 4096, 0o1000 | 0o600) >= 0)
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'], start_new_session=True)
+"""
+    looks = CELL + f"""
+import ctypes, os
+print('pid', os.getpid(), 'processes', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))
+found = [f'{{folder}}/{{name}}' for folder in (os.path.expanduser('~'), '/tmp', '/var/tmp', '/dev/shm')
+         for name in os.listdir(folder) if name != '01.py']
+print('files', found, 'modes', [oct(os.stat(f).st_mode & 0o7777) for f in (os.path.expanduser('~'), '/tmp')])
+print('attributes', os.listxattr(os.path.expanduser('~')))
+librt = ctypes.CDLL('librt.so.1', use_errno=True)
+print('queue', librt.mq_open(b'/{marker}', os.O_RDWR, 0, None) >= 0)
+print('segment', ctypes.CDLL(None).shmget(0x5150, 0, 0) >= 0)
+"""
+    first, second = run_in_turn(env, [litter, looks])
+    assert "queue True" in first.stdout and "segment True" in first.stdout, first.stderr
+    assert second.stdout.splitlines()[1:] == [
+        "pid 2 processes [1, 2]", "files [] modes ['0o755', '0o1777']", "attributes []", "queue False",
+        "segment False"], second.stderr
+    assert first.stdout.splitlines()[0] == second.stdout.splitlines()[0], "the cell was not reused"
+    assert not processes_with(marker)
+
+
+def test_a_connection_left_in_time_wait_retires_the_cell(env):
+    server = CELL + """
+import socket, socketserver, threading
+
+class Hello(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.sendall(b'hello')
+
+socketserver.TCPServer.allow_reuse_address = False  # as a server written without it: a second bind would fail
+with socketserver.TCPServer(('127.0.0.1', 8765), Hello) as server:
+    threading.Thread(target=server.handle_request).start()
+    print(socket.create_connection(('127.0.0.1', 8765)).recv(5))
+"""
+    first, second = run_in_turn(env, [server, server])
+    assert first.stdout.splitlines()[1:] == second.stdout.splitlines()[1:] == ["b'hello'"], second.stderr
+    assert first.stdout.splitlines()[0] != second.stdout.splitlines()[0], "a cell with a TIME_WAIT was reused"
 
 
 def test_a_snippet_cannot_stop_its_guard(env):

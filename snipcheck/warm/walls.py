@@ -1,11 +1,12 @@
-"""The walls each snippet gets inside the jail, raised by the forked child itself with Linux system calls (the
-jail's Python has no `os.unshare` or `os.mount` before 3.12, so through ctypes): its own user, mount, PID, network,
-IPC and UTS namespaces, a private size-capped tmpfs for its home and temporary folders, its own /proc, and then
-no capabilities at all and a few resource limits."""
+"""The walls inside the jail, raised with Linux system calls (the jail's Python has no `os.unshare` or `os.mount`
+before 3.12, so through ctypes). Each cell (cell.py) gets its own user, mount, PID, network, IPC and UTS
+namespaces, a private size-capped tmpfs for its home and temporary folders and its own /proc, and is wiped between
+snippets; each snippet gets IPC of its own, then no capabilities at all and a few resource limits."""
 
 import ctypes
 import fcntl
 import os
+import re
 import resource
 import socket
 import struct
@@ -22,6 +23,7 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 HOME = "/home/snippet"
 AREA = "/run/snippet"  # the snippet's one tmpfs; its home and temporary folders are bound from here
 SHARED_FROM_AREA = {"home": HOME, "tmp": "/tmp", "var-tmp": "/var/tmp", "shm": "/dev/shm"}
+MODES = {"home": 0o755, "tmp": 0o1777, "var-tmp": 0o1777, "shm": 0o1777}
 
 
 def _check(result: int, what: str) -> int:
@@ -45,8 +47,8 @@ def prctl(option: int, arg: int = 0) -> None:
 
 
 def own_namespaces(uid: int, gid: int, network: bool) -> None:
-    """Called in the forked child before it forks the namespace's first process: a user namespace of its own
-    (so the process limit counts this snippet alone, and it may make the others) mapping its uid to itself."""
+    """Called in the forked child before it forks the namespace's first process (the cell): a user namespace of
+    its own (so the process limit counts this cell alone, and it may make the others) mapping its uid to itself."""
     flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
     unshare(flags if network else flags | CLONE_NEWNET)
     for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
@@ -66,17 +68,117 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
 
 
-def private_files(disk_mb: int) -> None:
-    """Called as the namespace's first process: one tmpfs, capped, for home, /tmp, /var/tmp and /dev/shm; a /proc
-    that shows this namespace's processes only."""
-    mount("snippet", AREA, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk_mb}m,mode=0755")
-    for name, target in SHARED_FROM_AREA.items():
-        os.mkdir(f"{AREA}/{name}", 0o1777 if name != "home" else 0o755)
-        mount(f"{AREA}/{name}", target, None, MS_BIND)
-    # The jail's /dev is one tmpfs for every snippet: read-only here, so none can leave files there for another.
-    # (A remount must repeat the flags the jail locked on it: nosuid, nodev, relatime.)
-    mount("none", "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_RELATIME)
-    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
+def private_files(disk_mb: int, current: int | None) -> int:
+    """Called in the cell, PID 1 of its namespaces, before each snippet: the first time, one capped tmpfs for home,
+    /tmp, /var/tmp and /dev/shm and a /proc that shows this namespace's processes only; later, only a new cap
+    if this snippet's differs. Returns the cap."""
+    if current is None:
+        mount("snippet", AREA, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk_mb}m,mode=0755")
+        for name, target in SHARED_FROM_AREA.items():
+            os.mkdir(f"{AREA}/{name}")
+            os.chmod(f"{AREA}/{name}", MODES[name])  # not as the umask would have it: /tmp is 1777
+            mount(f"{AREA}/{name}", target, None, MS_BIND)
+        # The jail's /dev is one tmpfs for every cell: read-only here, so none can leave files there for another.
+        # (A remount must repeat the flags the jail locked on it: nosuid, nodev, relatime.)
+        mount("none", "/dev", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_RELATIME)
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV)
+    elif disk_mb != current:
+        mount("snippet", AREA, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={disk_mb}m")
+    return disk_mb
+
+
+def first_pid_next() -> None:
+    """The next process of this namespace gets PID 2, as the first snippet did (best effort: older kernels do
+    not let a user namespace write this)."""
+    try:
+        with open("/proc/sys/kernel/ns_last_pid", "w") as file:
+            file.write("1")
+    except OSError:
+        pass
+
+
+def own_ipc() -> None:
+    """Called in the snippet's process, while it still may: System V IPC objects and POSIX message queues of its
+    own, gone with its last process, so none is left for the cell's next snippet."""
+    unshare(CLONE_NEWIPC)
+
+
+def kill_all() -> bool:
+    """Called in the cell: kill every other process of its namespace and reap them. True if some would not die
+    within a second (stuck in the kernel): the cell is then retired, not reused."""
+    import signal
+    import time
+    try:
+        os.kill(-1, signal.SIGKILL)  # from PID 1: every process of this PID namespace but itself
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 1.0
+    while True:
+        try:
+            child, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return False
+        if child == 0:
+            if time.monotonic() > deadline:
+                return True
+            time.sleep(0.001)
+
+
+def traces() -> tuple:
+    """What the cell looks like between snippets: free space and inodes of its tmpfs, which folder each shared
+    place is, its sockets and its keys. A snippet that leaves any of it changed retires the cell."""
+    stat = os.statvfs(AREA)
+    folders = tuple((os.stat(f"{AREA}/{name}").st_ino, os.stat(target).st_ino)
+                    for name, target in SHARED_FROM_AREA.items())
+    return stat.f_bfree, stat.f_ffree, folders, _sockets(), _lines("/proc/keys")
+
+
+def wipe(before: tuple) -> bool:
+    """Empty the tmpfs for the next snippet and give its folders back their modes; False when something of the
+    last snippet would remain (see traces)."""
+    import shutil
+    try:
+        for entry in os.scandir(AREA):
+            if entry.name in SHARED_FROM_AREA and entry.is_dir(follow_symlinks=False):
+                for inner in os.scandir(entry.path):
+                    _remove(inner, shutil)
+            else:
+                _remove(entry, shutil)
+        for path, mode in [(AREA, 0o755), *((f"{AREA}/{name}", MODES[name]) for name in SHARED_FROM_AREA)]:
+            os.chmod(path, mode)
+            for attribute in os.listxattr(path):  # user attributes and ACLs a snippet may have set
+                os.removexattr(path, attribute)
+        return traces() == before
+    except OSError:
+        return False
+
+
+def _remove(entry: os.DirEntry, shutil) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
+
+
+def _lines(path: str) -> int:
+    try:
+        with open(path) as file:
+            return sum(1 for _ in file)
+    except OSError:
+        return -1
+
+
+def _sockets() -> list[str]:
+    """This network namespace's socket counts, TIME_WAIT included (/proc/net/tcp would list them, but reading it
+    walks every namespace's connections: slow)."""
+    counts = []
+    for path in ("/proc/net/sockstat", "/proc/net/sockstat6"):
+        try:
+            with open(path) as file:
+                counts += re.findall(r"\b(?:used|inuse|tw) \d+", file.read())
+        except OSError:
+            pass
+    return counts
 
 
 def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None:

@@ -1,0 +1,187 @@
+"""A cell: the process that is PID 1 of a snippet's namespaces (user, mount, PID, network, IPC, UTS) and owns its
+one tmpfs. The warm interpreter forks a cell once and hands it snippets one at a time, as long as it stays clean:
+
+    cell ─fork→ snippet;  wait;  kill what it left;  report;  wipe;  next
+
+Raising walls is the costly part of a run (two forks, six namespaces, a network and five mounts), so a cell keeps
+them, and the next snippet finds them as the first did: the files it left are gone, the processes it started are
+killed, its IPC objects went with the IPC namespace each snippet gets, and PIDs count from 2 again. Whatever a
+wipe cannot undo (a socket in TIME_WAIT, a key in the keyring, a folder swapped out) retires the cell: it exits
+and the kernel tears its namespaces down. A cell that is not reused is retired the same way: unjailed, or one
+that shares the jail's network, or one whose snippet the verifier gave up on (its timeout, Ctrl-C)."""
+
+import array
+import json
+import os
+import select
+import signal
+import socket
+
+from . import hooks, session, timeline, walls
+
+UID = GID = 1000
+MAX_FDS = 8
+GUARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def receive(link: socket.socket) -> tuple[dict, list[int]] | None:
+    """The next request: its JSON (in a memfd, so any size fits) and the pipes it came with."""
+    data, fds = receive_raw(link)
+    if not data:
+        return None
+    memfd, *pipes = fds
+    with os.fdopen(memfd, "rb") as payload:
+        payload.seek(0)
+        return json.loads(payload.read()), pipes
+
+
+def receive_raw(link: socket.socket) -> tuple[bytes, list[int]]:
+    fds = array.array("i")
+    data, ancillary, _, _ = link.recvmsg(16, socket.CMSG_LEN(MAX_FDS * fds.itemsize))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+    return data, list(fds)
+
+
+def report(fd: int, status: dict) -> None:
+    try:
+        os.write(fd, json.dumps(status).encode())
+    except OSError:
+        pass
+
+
+def start(link: socket.socket, jailed: bool, network: bool, idle: bool) -> None:
+    """In a child the warm interpreter just forked: raise the walls, fork the cell as PID 1 inside them, and leave.
+    `idle`: say so at once (a cell made ahead of need); else a request is already waiting on `link`."""
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    try:
+        if jailed:
+            walls.own_namespaces(UID, GID, network)
+            if os.fork():
+                os._exit(0)  # the cell carries on as PID 1 of the new namespace, adopted by the jail's init
+    except OSError as err:
+        _fail(link, f"could not wall the snippet in: {err}")
+    if idle:
+        link.send(b"idle")
+    serve(link, jailed, reusable=jailed and not network)
+
+
+def _fail(link: socket.socket, why: str) -> None:
+    """Tell the job waiting for this cell why it cannot run, and end."""
+    try:
+        message = receive(link)
+    except OSError:
+        message = None
+    if message:
+        report(message[1][3], {"error": why})
+    os._exit(1)
+
+
+def serve(link: socket.socket, jailed: bool, reusable: bool) -> None:
+    # A snippet may signal its PID 1 from its first instant: the cell ignores these for good, and each snippet
+    # gets back what a fresh Python has.
+    fresh = {number: signal.signal(number, signal.SIG_IGN) for number in GUARDED}
+    walls.prctl(walls.PR_SET_DUMPABLE, 0)  # a snippet, same user, cannot inspect or trace its cell
+    disk_mb, before = None, None
+    while (message := receive(link)) is not None:
+        request, pipes = message
+        if jailed:
+            try:
+                disk_mb = walls.private_files(request["disk_mb"], disk_mb)
+            except OSError as error:
+                report(pipes[3], {"error": f"could not prepare the snippet's files: {error}"})
+                os._exit(1)
+            before = before or walls.traces()
+        job = pipes[3]
+        result = run(link, request, pipes, fresh, jailed)
+        if result is None:
+            os._exit(0)  # as PID 1: the kernel kills whatever is left and tears the namespaces down
+        clean = reusable and not result.pop("alive") and walls.wipe(before)
+        if clean:
+            link.send(b"idle")  # before the report: the verifier's next request then finds this cell idle
+        report(job, result)
+        os.close(job)
+        if not clean:
+            os._exit(0)
+    os._exit(0)
+
+
+def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jailed: bool) -> dict | None:
+    """One snippet: what to report on its job's socket, and whether some of its processes would not die; None
+    when the verifier closed that socket first (it gave up: a timeout, Ctrl-C)."""
+    out, err, diag, job = pipes
+    home = walls.HOME
+    try:
+        if jailed:
+            walls.first_pid_next()
+        else:
+            home = walls.unjailed_home()
+        pid = os.fork()
+    except OSError as error:
+        report(job, {"error": f"could not start the snippet: {error}"})
+        os._exit(1)
+    if pid == 0:
+        for number, handler in fresh.items():
+            signal.signal(number, handler)
+        os.close(job)
+        link.close()  # the snippet can neither take another's request nor pose as its cell
+        snippet(request, out, err, diag, home, jailed)
+    for fd in (out, err, diag):
+        os.close(fd)
+    status, most = _wait(pid, job, jailed)
+    if status is None:
+        return None
+    alive = walls.kill_all() if jailed else walls.kill_group(pid)
+    result = {"exit": os.waitstatus_to_exitcode(status), "processes": most, "alive": bool(alive)}
+    if jailed:
+        result["disk_full"] = walls.disk_full()
+    return result
+
+
+def _wait(pid: int, job: int, jailed: bool) -> tuple[int | None, int]:
+    """The snippet's wait status (None if the verifier closed the job first) and the most processes seen."""
+    exited = os.pidfd_open(pid)
+    status, most = None, 0
+    try:
+        while status is None:
+            ready, _, _ = select.select([job, exited], [], [], 0.05)  # and a look at the process count now and then
+            if job in ready:
+                return None, most
+            most = max(most, walls.processes()) if jailed else 0
+            while True:  # reap every child: the snippet, and orphans of its own that were adopted by us
+                try:
+                    child, code = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if child == 0:
+                    break
+                if child == pid:
+                    status = code
+    finally:
+        os.close(exited)
+    return status, most
+
+
+def snippet(request: dict, out: int, err: int, diag: int, home: str, jailed: bool) -> None:
+    os.setsid()
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    for fd in (out, err):
+        os.close(fd)
+    os.set_inheritable(diag, False)  # the snippet's own subprocesses do not get our channel
+    limits = request["limits"]
+    if jailed:
+        walls.prctl(walls.PR_SET_DUMPABLE, 1)  # its own /proc/self is its own, as in any process
+        walls.own_ipc()
+        walls.drop_privileges(limits["memory_mb"], limits["processes"], limits["file_mb"])
+    else:
+        walls.limit(limits["memory_mb"], limits["file_mb"])
+    os.chdir(home)
+    own = next(step for step in request["steps"] if step.get("own"))
+    if own["kind"] == "program":
+        with open(own["file"], "w", encoding="utf-8") as file:  # the script exists, as for `python NN.py`
+            file.write(own["code"])
+    hooks.channel, hooks.slow_callback = diag, request["slow_callback"]
+    timeline.recording = request.get("timeline", False)
+    session.run(request["steps"], home)
