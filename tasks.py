@@ -7,7 +7,6 @@ from pathlib import Path
 
 from invoke import Exit, task
 
-from snipcheck import bench as benchmarks, stylesheet, toolchain
 from snipcheck.tasks import blog_tasks, run
 
 ROOT = Path(__file__).resolve().parent
@@ -19,6 +18,7 @@ setup, test_snippets = namespace["setup"], namespace["test-snippets"]
 def test(c, browser=True):
     """The whole test suite: the project's own tests, then every snippet of every post."""
     if browser:
+        from snipcheck import toolchain
         run(ROOT, toolchain.ensure, ROOT, browser=True)
     code = c.run(f"{sys.executable} -m pytest tests", warn=True, pty=False).exited
     test_snippets(c)
@@ -43,6 +43,7 @@ BENCH_HELP = {"posts": "posts of the trivial corpus (default 10)",
 def bench(c, posts=10, snippets=20, sleepers=60, sleep=1.0, serial=True, peers_on_sleep=True, via="invoke",
           timeout=120.0):
     """Time verification beside Sybil and pytest-markdown-docs on generated posts (cold, warm, memory, build)."""
+    from snipcheck import bench as benchmarks
     if via not in ("invoke", "pytest"):
         raise Exit("--via is 'invoke' or 'pytest'.", 2)
     run(ROOT, benchmarks.run, ROOT, int(posts), int(snippets), int(sleepers), float(sleep), serial, peers_on_sleep, via,
@@ -51,8 +52,10 @@ def bench(c, posts=10, snippets=20, sleepers=60, sleep=1.0, serial=True, peers_o
 
 @task(help={"light": "Pygments style for light mode (default 'default')",
             "dark": "Pygments style for dark mode (default 'github-dark')"})
-def styles(c, light=stylesheet.LIGHT, dark=stylesheet.DARK):
+def styles(c, light="", dark=""):
     """Regenerate assets/css/syntax.css, the code colours, from Pygments styles."""
+    from snipcheck import stylesheet
+    light, dark = light or stylesheet.LIGHT, dark or stylesheet.DARK
     print(f"Wrote {stylesheet.write_pygments_css(ROOT / 'assets/css/syntax.css', light, dark).relative_to(ROOT)}")
 
 

@@ -1,35 +1,18 @@
 """What the invoke tasks do, as plain functions (tasks.py only parses flags; tests call these directly).
 Each returns an exit code or raises; errors are reported as `_posts/<file>.md:<line>: <what>`."""
 
-import concurrent.futures
-import dataclasses
+import json
 import os
 import signal
 import threading
 from pathlib import Path
 
-import pytest
+from . import freshness
+from .errors import (EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, INTERRUPTED,
+                     PostError, Refused, ToolError)
 
-from . import cache, extract, site
-from .extract import post_folder
-from .results import Prefetch
-from .runner import Runner
-from .errors import EXIT_INTERRUPTED, EXIT_POST_MALFORMED, EXIT_SNIPPET_FAILED, EXIT_TOOL_BROKE, PostError, ToolError
-from .find import find_all, posts_in
-from .jail import JailError
-from .plan import download
-from .prepare import Prepared, prepare, site_settings
-
-
-class Refused(Exception):
-    """The build must stop; `code` says why (a snippet failed, a post is malformed, the tool broke)."""
-
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.code = code
-
-
-INTERRUPTED = "Interrupted: every snippet process was stopped, and snippets/ holds only whole files."
+# pytest, the runner and the planner load only when something is to be verified: a run with nothing changed
+# (freshness) is over before they would have loaded.
 
 
 class CtrlC:
@@ -61,8 +44,11 @@ class Interrupted:
         self.interrupted = excinfo.type is KeyboardInterrupt  # not pytest.exit(), which comes here too
 
 
-def _prefetch(prepared: Prepared, runner: Runner, no_cache: bool) -> Prefetch:
+def _prefetch(prepared, runner, no_cache: bool):
     """Start the blocks now: they run while pytest starts up, and its items pick up their results."""
+    from . import cache
+    from .extract import post_folder
+    from .results import Prefetch
     root = prepared.root
     folder = None if no_cache else root / ".cache" / "snippets"
     futures = {}
@@ -75,6 +61,7 @@ def _prefetch(prepared: Prepared, runner: Runner, no_cache: bool) -> Prefetch:
 
 
 def posts_of(root: Path, chosen: list[str] | None = None) -> list[Path]:
+    from .find import posts_in
     if chosen:
         paths = [Path(p) if Path(p).is_absolute() else root / p for p in chosen]
         for path in paths:
@@ -92,6 +79,8 @@ def _refuse_errors(found: dict) -> None:
 
 def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, list]:
     """Find every post's snippets first, then write them: a malformed post stops it before any file changes."""
+    from . import extract
+    from .find import find_all
     paths = posts_of(root, chosen)
     try:
         found = find_all(paths, root)
@@ -102,9 +91,13 @@ def extract_posts(root: Path, chosen: list[str] | None = None) -> dict[Path, lis
     return found
 
 
-def prepare_posts(root: Path, chosen: list[str] | None = None, **overrides) -> Prepared:
+def prepare_posts(root: Path, chosen: list[str] | None = None, **overrides):
     """Find, plan and install what every chosen post needs; write its snippets. Nothing is written when a
     post is malformed."""
+    import dataclasses
+    from . import extract
+    from .plan import download
+    from .prepare import prepare
     paths = posts_of(root, chosen)
     try:
         prepared = prepare(root, paths, **overrides)
@@ -122,7 +115,49 @@ def prepare_posts(root: Path, chosen: list[str] | None = None, **overrides) -> P
 
 def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | None = None, update: bool = False,
                   jobs: int | None = None, no_cache: bool = False, no_jail: bool = False, extra: list[str] = ()) -> None:
-    """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped."""
+    """Extract, then verify every snippet under pytest; raises Refused unless all are verified or skipped. When
+    nothing changed since the last run that passed, says so and leaves its results as they are."""
+    options = {"posts": sorted(chosen or []), "timeout": timeout, "no_jail": no_jail}
+    if not (update or no_cache or extra):
+        last = freshness.unchanged(root, options)
+        if last is not None:
+            print(f"Nothing changed since the last run ({last['when']}): {_counted(last['summary'])}. Its results "
+                  "stand (`--no-cache` runs every snippet again).")
+            return
+    before = freshness.snapshot(root)
+    freshness.forget(root)  # until this run passes
+    ran = _verify(root, chosen, timeout, update, jobs, no_cache, no_jail, extra)
+    summary = _summary(root) if ran else {}
+    if not extra and summary is not None:
+        freshness.record(root, options, before, summary)
+
+
+def _counted(summary: dict) -> str:
+    return ", ".join(f"{count} {status}" for status, count in summary.items()) or "no snippets"
+
+
+def _summary(root: Path) -> dict | None:
+    """How many snippets the run's report (reports/snippets.json) gives each status; None when a block used the
+    network: its result depends on the world, so the next run must run it again (as the cache does)."""
+    try:
+        entries = json.loads((root / "reports" / "snippets.json").read_text(encoding="utf-8"))["snippets"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if any(entry.get("network") for entry in entries):
+        return None
+    counts = {}
+    for entry in entries:
+        counts[entry.get("status", "?")] = counts.get(entry.get("status", "?"), 0) + 1
+    return counts
+
+
+def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra) -> bool:
+    """Whether there was anything to verify; raises Refused unless all of it is verified or skipped."""
+    import concurrent.futures
+    import pytest
+    from .jail import JailError
+    from .prepare import site_settings
+    from .runner import Runner
     overrides = {"timeout": timeout, "jail": False if no_jail else None}
     try:
         settings = site_settings(root, **overrides)
@@ -134,7 +169,7 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | 
         prepared = prepare_posts(root, chosen, **overrides)
         if not any(prepared.jobs.values()):
             print("No code snippets in the posts: nothing to verify.")
-            return
+            return False
         if any(job.env is not None for jobs in prepared.jobs.values() for job in jobs):
             try:
                 warm.result(timeout=120)
@@ -155,11 +190,13 @@ def test_snippets(root: Path, chosen: list[str] | None = None, timeout: float | 
         raise Refused("Stopped: the verifier could not run the snippets (see above).", EXIT_TOOL_BROKE)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise Refused(f"pytest stopped with exit code {int(code)}.", EXIT_TOOL_BROKE)
+    return True
 
 
-def _pytest(prepared: Prepared, runner: Runner, update: bool, jobs: int | None, no_cache: bool, no_jail: bool,
+def _pytest(prepared, runner, update: bool, jobs: int | None, no_cache: bool, no_jail: bool,
             timeout: float | None, extra: list[str]) -> tuple[int, bool]:
     """pytest over the prepared posts, with their blocks already started; its exit code, and whether Ctrl-C."""
+    import pytest
     reports = prepared.root / "reports"
     args = [*map(str, prepared.jobs), "--rootdir", str(prepared.root), "-o", "testpaths=", "-v", "-p",
             "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us first
@@ -197,6 +234,7 @@ def _inputs(root: Path) -> list[tuple[str, int, int]]:
 def build(root: Path, **options) -> Path:
     """Verify, then publish. When earlier results exist, Jekyll starts building at once, beside the
     verification; its build is used only if verification passed and changed none of its inputs."""
+    from . import site
     before = _inputs(root)
     early = site.Build(root) if (root / "_data" / "snippets").is_dir() else None
     try:

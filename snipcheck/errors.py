@@ -32,3 +32,14 @@ class PostError(Exception):
 
 class ToolError(Exception):
     """Something outside the posts is missing or broken (Ruby, Jekyll, a folder)."""
+
+
+class Refused(Exception):
+    """The build must stop; `code` says why (a snippet failed, a post is malformed, the tool broke)."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.code = code
+
+
+INTERRUPTED = "Interrupted: every snippet process was stopped, and snippets/ holds only whole files."

@@ -104,8 +104,15 @@ class Run:
 SUMMARY = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)\b")
 
 
+UNCHANGED = re.compile(r"^Nothing changed since the last run \([^)]*\): (.*?)\. Its results stand", re.M)
+
+
 def summary(output: str) -> dict[str, int]:
-    """The counts of pytest's closing line (`3 passed, 1 failed in 0.52s`), {} when there is none."""
+    """The counts of pytest's closing line (`3 passed, 1 failed in 0.52s`), or of ours when nothing changed since
+    the last run and no pytest ran (`200 verified`: as passed); {} when there is neither."""
+    if unchanged := UNCHANGED.search(output):
+        return {"passed" if status == "verified" else status: int(n)
+                for n, status in re.findall(r"(\d+) ([\w ]+)", unchanged.group(1))}
     for line in reversed(output.splitlines()):
         if re.search(r"\bin [\d.]+s\b", line) and (SUMMARY.search(line) or "no tests ran" in line):
             return {kind.rstrip("s") if kind.startswith("error") else kind: int(n)

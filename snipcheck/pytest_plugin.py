@@ -245,7 +245,7 @@ class SnippetItem(pytest.Item):
                 "jailed": result.jailed, "output": result.stdout if result.status == VERIFIED else None,
                 "reason": result.reason or None, "where": where(s.post, result.line or s.line),
                 "packages": result.packages or None, "known": getattr(self, "known", None),
-                "timeline": result.timeline,
+                "timeline": result.timeline, "network": self.job.network or None,
                 "setup": d.setup or None, "expect": expect, "after": [b.index for b in self.job.after] or None,
                 "output_of": self.producer.snippet.index if self.producer is not None
                 and result.checker.startswith("the output of") else None}

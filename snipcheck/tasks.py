@@ -6,7 +6,7 @@ from pathlib import Path
 
 from invoke import Collection, Exit, task
 
-from .errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, ToolError
+from .errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, INTERRUPTED, Refused, ToolError
 
 POST_HELP = "a post to work on (repeatable); default: every post in _posts/"
 SNIPPET_HELP = {"post": POST_HELP,
@@ -23,15 +23,14 @@ SNIPPET_HELP = {"post": POST_HELP,
 
 def run(root: Path, work, *args, **kwargs):
     """Turn our errors into a clean stop: the message and a distinct exit code, never a traceback."""
-    from . import commands
     try:
         return work(*args, **kwargs)
-    except commands.Refused as err:
+    except Refused as err:
         raise Exit(str(err), err.code) from None
     except ToolError as err:
         raise Exit(str(err), EXIT_TOOL_BROKE) from None
     except KeyboardInterrupt:
-        raise Exit(commands.INTERRUPTED, EXIT_INTERRUPTED) from None
+        raise Exit(INTERRUPTED, EXIT_INTERRUPTED) from None
     except Exception:  # a bug of ours: say so plainly, keep the details for the report
         log = root / ".cache" / "last-error.txt"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -41,17 +40,19 @@ def run(root: Path, work, *args, **kwargs):
 
 
 def blog_tasks(root: Path) -> Collection:
-    """setup, extract, test-snippets, build and serve, for the blog in `root`."""
-    from . import commands, preview, toolchain  # here: `invoke --list` need not load them
+    """setup, extract, test-snippets, build and serve, for the blog in `root`. Modules load when a task runs:
+    `invoke --list`, or a run with nothing to verify, need not pay for them."""
 
     @task(help={"browser": "also install Chromium, for the browser tests"})
     def setup(c, browser=False):
         """Install what is missing: Jekyll, its plugins and bubblewrap (Debian packages), then the Gemfile's gems."""
+        from . import toolchain
         run(root, toolchain.ensure, root, browser=browser)
 
     @task(pre=[setup], iterable=["post"], help={"post": POST_HELP})
     def extract(c, post=None):
         """Write every code block of the posts to snippets/<post>/NN.<ext>, exactly as the page shows it."""
+        from . import commands
         found = run(root, commands.extract_posts, root, post)
         print(f"Extracted {sum(len(s) for s in found.values())} snippets from {len(found)} posts into snippets/.")
 
@@ -61,12 +62,14 @@ def blog_tasks(root: Path) -> Collection:
         """Extract, then verify every snippet under pytest, comparing what it prints with snippets/<post>/NN.out."""
         extra = [flag for on, flag in ((write_baseline, "--snippet-write-baseline"), (timeline, "--snippet-timeline"))
                  if on]
+        from . import commands
         run(root, commands.test_snippets, root, post, float(timeout) or None, update, int(jobs), no_cache, no_jail,
             extra)
 
     @task(pre=[setup], help={name: SNIPPET_HELP[name] for name in ("timeout", "jobs", "no_cache", "no_jail")})
     def build(c, timeout=0.0, jobs=0, no_cache=False, no_jail=False):
         """Verify every snippet, then build the site into _site/ (left untouched when anything fails)."""
+        from . import commands
         built = run(root, commands.build, root, timeout=float(timeout) or None, jobs=int(jobs), no_cache=no_cache,
                     no_jail=no_jail)
         print(f"Built the site into {built.relative_to(root)}/")
@@ -74,6 +77,7 @@ def blog_tasks(root: Path) -> Collection:
     @task(pre=[setup], help={"port": "port to serve on (default 4000)", "timeout": SNIPPET_HELP["timeout"]})
     def serve(c, port=4000, timeout=30.0):
         """Preview on http://127.0.0.1:4000: verify, serve, and on each save verify that post again and rebuild."""
+        from . import preview
         preview.serve(root, port=int(port), timeout=float(timeout))
 
     return Collection(setup, extract, test_snippets, build, serve)
