@@ -3,6 +3,7 @@ pytest-markdown-docs on the same generated posts, in one run. Benchmarks, not te
 their targets and never fail a test suite. Every tool runs as its own process (peers.py); nothing here
 imports how snippets run."""
 
+import compileall
 import gzip
 import importlib.metadata
 import os
@@ -220,6 +221,10 @@ class Session:
     def __init__(self, repo: Path, tmp: Path, via: str, timeout: float):
         self.repo, self.tmp, self.via, self.timeout, self.problems = repo, tmp, via, timeout, []
         self.ours = peers.ours(via)
+        # Byte-compiled ahead, as pip leaves an installed package (the peers'): an editable install is compiled on
+        # first import, the warm interpreter's code never (the jail is read-only), and not at all under
+        # PYTHONDONTWRITEBYTECODE.
+        compileall.compile_dir(Path(__file__).parent, quiet=1)
 
     def timed(self, tool: peers.Tool, where: Path, expected: int | None, cold: str = "", watch=None) -> peers.Run:
         """`cold`: "all" empties `.cache/`, "kramdown kept" all of it but kramdown's conversions."""

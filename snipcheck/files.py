@@ -1,10 +1,12 @@
 """Writing files so that a reader (or Ctrl-C) never sees a half-written one."""
 
+import functools
 import os
 import tempfile
 from pathlib import Path
 
 
+@functools.cache  # read once: a run writes hundreds of files, and nothing of ours changes the umask
 def umask() -> int:
     """The process's umask, read rather than set-and-restored: os.umask(0) would leave a window in which another
     thread creates files 0666."""
