@@ -42,13 +42,15 @@ def run_together(env, codes: list[str], timeout: float = 10) -> list[Completed]:
     return asyncio.run(_run_all(env, [request(code) for code in codes], timeout, True))
 
 
-def run_in_turn(env, codes: list[str], timeout: float = 10) -> list[Completed]:
-    """Several snippets one after another, from one warm interpreter: each may reuse the last one's cell."""
+def run_in_turn(env, codes: list[str], timeout: float = 10, **options) -> list[Completed]:
+    """Several snippets one after another, from one warm interpreter: each may reuse the last one's cell.
+    `options` (as for request) apply from the second on."""
     async def in_turn():
         interpreter = Interpreter(env.path, True)
         await interpreter.start()
         try:
-            return [await interpreter.run(request(code), {1: timeout}) for code in codes]
+            return [await interpreter.run(request(code, **(options if n else {})), {1: timeout})
+                    for n, code in enumerate(codes)]
         finally:
             await interpreter.close()
     return asyncio.run(in_turn())

@@ -360,6 +360,13 @@ print('segment', ctypes.CDLL(None).shmget(0x5150, 0, 0) >= 0)
     assert not processes_with(marker)
 
 
+def test_a_reused_cell_takes_the_next_snippets_disk_limit(env):
+    size = CELL + "st = os.statvfs('/tmp')\nprint(st.f_blocks * st.f_frsize // 2 ** 20, 'MB')\n"
+    first, second, third = run_in_turn(env, [size, size, size], disk_mb=32)
+    assert [done.stdout.split()[-2] for done in (first, second, third)] == ["16", "32", "32"], second.stderr
+    assert len({done.stdout.splitlines()[0] for done in (first, second, third)}) == 1, "the cell was not reused"
+
+
 def test_a_connection_left_in_time_wait_retires_the_cell(env):
     server = CELL + """
 import socket, socketserver, threading

@@ -88,11 +88,12 @@ def serve(link: socket.socket, jailed: bool, reusable: bool) -> None:
         request, pipes = message
         if jailed:
             try:
-                disk_mb = walls.private_files(request["disk_mb"], disk_mb)
+                capped = walls.private_files(request["disk_mb"], disk_mb)
             except OSError as error:
                 report(pipes[3], {"error": f"could not prepare the snippet's files: {error}"})
                 os._exit(1)
-            before = before or walls.traces()
+            if capped != disk_mb:  # new, or a new cap: how the cell looks clean now
+                disk_mb, before = capped, walls.traces()
         job = pipes[3]
         result = run(link, request, pipes, fresh, jailed)
         if result is None:

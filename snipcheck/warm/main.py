@@ -48,7 +48,10 @@ class Cells:
             keep = theirs.fileno()  # a cell holds no other cell's link, nor the verifier's, nor another's pipes
             os.closerange(3, keep)
             os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
-            cell.start(theirs, self.jailed, network, idle)  # never returns
+            try:
+                cell.start(theirs, self.jailed, network, idle)  # never returns
+            finally:
+                os._exit(1)  # not even by an exception: this is not the warm interpreter any more
         theirs.close()
         self.links[ours.fileno()], self.kind[ours.fileno()] = ours, network
         self.poller.register(ours, select.POLLIN)
