@@ -199,7 +199,8 @@ def _pytest(prepared, runner, update: bool, jobs: int | None, no_cache: bool, no
     import pytest
     reports = prepared.root / "reports"
     args = [*map(str, prepared.jobs), "--rootdir", str(prepared.root), "-o", "testpaths=", "-v", "-p",
-            "no:cacheprovider", "-p", "no:logging",  # (no logs to capture: each item only waits for its result) "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us first
+            "no:cacheprovider", "-p", "no:logging",  # no logs to capture: each item only waits for its result
+            "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us first
             *(["--snippet-timeout", str(timeout)] if timeout else []), *(["--snippet-jobs", str(jobs)] if jobs else []),
             "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]
     args += [flag for on, flag in ((update, "--snippet-update"), (no_cache, "--snippet-no-cache"),

@@ -20,7 +20,8 @@ from .files import write_atomic
 WATCHED = ["_config.yml", "Gemfile.lock", "_posts", "_includes", "_plugins", "_data", "snippets",
            "reports/snippets.xml", "reports/snippets.json"]
 STAMP = Path(".cache") / "snippets" / "last-run.json"  # beside the result cache: emptying it forgets this too
-WRITTEN = re.compile(r"(_data/snippets|reports)/.*|snippets/[^/]+/\d+\.[^/]+")  # by a run: NN.out too, first or --update
+# What a run writes itself: page data, reports, downloads and figures, and NN.out (the first time, or --update).
+WRITTEN = re.compile(r"(_data/snippets|reports)/.*|snippets/[^/]+/\d+\.[^/]+")
 PACKAGE = Path(__file__).parent
 
 
@@ -49,11 +50,10 @@ def context(options: dict) -> str:
     """What else a result depends on: the options (PYTEST_ADDOPTS too), this Python, the machine, and the verifier's
     own files."""
     tool = hashlib.sha256()
-    for folder, dirs, names in sorted(os.walk(PACKAGE)):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in sorted(names):
-            stat = os.stat(os.path.join(folder, name))
-            tool.update(f"{folder}/{name} {stat.st_size} {stat.st_mtime_ns}\n".encode())
+    for path in sorted(PACKAGE.rglob("*")):
+        if "__pycache__" not in path.parts and path.is_file():  # (Python writes byte code when it likes)
+            stat = path.stat()
+            tool.update(f"{path} {stat.st_size} {stat.st_mtime_ns}\n".encode())
     material = [options, os.environ.get("PYTEST_ADDOPTS"), sys.version, sys.executable, os.uname().release,
                 os.uname().machine,
                 os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else "",
