@@ -10,7 +10,7 @@ from . import directives, discover, languages
 from .directives import DirectiveError, Directives
 from .errors import PostError, where
 from .liquid import BLOCKS, LiquidError, render
-from .markdown import code_blocks, highlights_only, kramdown_options
+from .markdown import Stuck, code_blocks, highlights_only, kramdown_options
 from .post import Post, read_post
 
 FENCE = re.compile(r"^(?:[\s>]|[*+-]\s|\d+[.)]\s)*(`{3,}|~{3,})")
@@ -237,6 +237,10 @@ def pages(paths: list[Path], root: Path, strict: bool = True) -> dict[Path, Page
     blocks_of = [blocks if blocks is not None else next(converted) for blocks in simple]
     for post, page, blocks in zip(posts, rendered, blocks_of):
         try:
+            if isinstance(blocks, Stuck):
+                raise PostError(post.path, None, f"{blocks}: Jekyll cannot render this post either",
+                                "Look for what kramdown may take as endlessly nested: unclosed HTML tags or "
+                                "comments, fences, lists or quotes; simplify the post until it converts.")
             found[post.path] = _snippets(post, page, blocks, strict)
         except PostError as err:
             found[post.path] = err

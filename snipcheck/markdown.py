@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import resource
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ JEKYLL_KRAMDOWN = {"auto_ids": True, "toc_levels": [1, 2, 3, 4, 5, 6], "entity_o
 
 
 VERSION = "2"  # of what the cache holds: a change to the parsing below must not reuse old conversions
+# Some Markdown makes kramdown run away (seen: a 25-line generated post, 17 GB and still going after 16 min).
+BATCH_SECONDS, DOCUMENT_SECONDS = 120.0, 30.0  # every post at once; then each alone, to find which
+RUBY_MEMORY = 4 * 2 ** 30
 
 
 @dataclass
@@ -130,15 +134,29 @@ def kramdown_options(site_config: dict) -> dict:
     return {k: v for k, v in options.items() if not k.startswith("syntax_highlighter")}
 
 
-def code_blocks(documents: list[str], options: dict, cache: Path | None = None) -> list[list[Block]]:
-    """The code blocks of each Markdown document, in page order, as kramdown renders them. With `cache`,
-    documents converted before are not sent to Ruby again (starting it costs a quarter of a second)."""
+class Stuck(Exception):
+    """kramdown ran out of time or memory on a document (some Markdown makes it run away; Jekyll would too)."""
+
+
+def code_blocks(documents: list[str], options: dict, cache: Path | None = None) -> list[list[Block] | Stuck]:
+    """The code blocks of each Markdown document, in page order, as kramdown renders them, or Stuck for a
+    document kramdown cannot finish. With `cache`, documents converted before are not sent to Ruby again
+    (starting it costs a quarter of a second)."""
     keys = [_key(text, options) for text in documents]
     known = {k: _load(cache / f"{k}.json") for k in keys} if cache else {}
     todo = [text for text, k in zip(documents, keys) if known.get(k) is None]
-    for text, blocks in zip(todo, _convert(todo, options)):
+    try:
+        converted = _convert(todo, options, BATCH_SECONDS)
+    except Stuck:  # one of them: find which, each alone
+        converted = []
+        for text in todo:
+            try:
+                converted += _convert([text], options, DOCUMENT_SECONDS)
+            except Stuck as stuck:
+                converted.append(stuck)
+    for text, blocks in zip(todo, converted):
         known[_key(text, options)] = blocks
-        if cache:
+        if cache and not isinstance(blocks, Stuck):
             write_atomic(cache / f"{_key(text, options)}.json", json.dumps([dataclasses.asdict(b) for b in blocks]))
     return [known[k] for k in keys]
 
@@ -155,7 +173,8 @@ def _load(path: Path) -> list[Block] | None:
         return None
 
 
-def _convert(documents: list[str], options: dict) -> list[list[Block]]:
+def _convert(documents: list[str], options: dict, seconds: float | None = None) -> list[list[Block]]:
+    seconds = seconds or BATCH_SECONDS
     if not documents:
         return []
     ruby = shutil.which("ruby")
@@ -163,7 +182,21 @@ def _convert(documents: list[str], options: dict) -> list[list[Block]]:
         raise ToolError("Ruby is not installed, and kramdown (Jekyll's Markdown library) needs it: "
                         "run `invoke setup`.")
     request = json.dumps({"options": options, "documents": documents})
-    done = subprocess.run([ruby, str(SCRIPT)], input=request, capture_output=True, text=True)
+    with subprocess.Popen([ruby, str(SCRIPT)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as process:
+        try:  # (set from here, not in the child: preexec_fn is unsafe beside the runner's thread)
+            resource.prlimit(process.pid, resource.RLIMIT_DATA, (RUBY_MEMORY, RUBY_MEMORY))
+        except OSError:
+            pass  # it already ended
+        try:
+            stdout, stderr = process.communicate(request, timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise Stuck(f"kramdown did not finish within {seconds:g} s") from None
+    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    if done.returncode != 0 and re.search(r"NoMemoryError|failed to allocate memory", done.stderr):
+        raise Stuck(f"kramdown ran out of memory ({RUBY_MEMORY // 2 ** 30} GiB)")
     if done.returncode != 0:
         raise ToolError(f"kramdown could not convert the posts: {done.stderr.strip()[-800:]}\n"
                         "    Run `invoke setup` to install Jekyll and kramdown.")
