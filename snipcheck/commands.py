@@ -200,6 +200,7 @@ def _pytest(prepared, runner, update: bool, jobs: int | None, no_cache: bool, no
     reports = prepared.root / "reports"
     args = [*map(str, prepared.jobs), "--rootdir", str(prepared.root), "-o", "testpaths=", "-v", "-p",
             "no:cacheprovider", "-p", "no:logging",  # no logs to capture: each item only waits for its result
+            "-p", "no:unraisableexception",  # its rounds of gc at the end are dear; snippets run elsewhere
             "-W", "ignore::pytest.PytestAssertRewriteWarning",  # tasks.py imported us first
             *(["--snippet-timeout", str(timeout)] if timeout else []), *(["--snippet-jobs", str(jobs)] if jobs else []),
             "--junitxml", str(reports / "snippets.xml"), "--snippet-report", str(reports / "snippets.json"), *extra]

@@ -6,7 +6,7 @@ import functools
 import re
 import shutil
 
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import find_lexer_class_by_name  # the class: making a lexer compiles its regexes
 from pygments.util import ClassNotFound
 
 PYTHON = {"python", "py", "python3", "py3"}
@@ -36,7 +36,7 @@ def canonical(lang: str | None) -> str:
     if name in _OURS:
         return _OURS[name]
     try:
-        alias = get_lexer_by_name(name).aliases[0]
+        alias = find_lexer_class_by_name(name).aliases[0]
     except ClassNotFound:
         return name
     return name if alias in _BORROWED_LEXERS else alias
@@ -49,7 +49,7 @@ def extension(lang: str | None) -> str:
     if name in _EXTENSIONS:
         return _EXTENSIONS[name]
     try:
-        patterns = get_lexer_by_name(name).filenames if name else []
+        patterns = find_lexer_class_by_name(name).filenames if name else []
     except ClassNotFound:
         patterns = []
     for pattern in patterns:

@@ -51,9 +51,9 @@ def report(fd: int, status: dict) -> None:
         pass
 
 
-def start(link: socket.socket, jailed: bool, network: bool, idle: bool) -> None:
+def start(link: socket.socket, jailed: bool, network: bool, ahead: bool) -> None:
     """In a child the warm interpreter just forked: raise the walls, fork the cell as PID 1 inside them, and leave.
-    `idle`: say so at once (a cell made ahead of need); else a request is already waiting on `link`."""
+    `ahead`: made ahead of need, it says when it is ready; else a request is already waiting on `link`."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         if jailed:
@@ -62,8 +62,8 @@ def start(link: socket.socket, jailed: bool, network: bool, idle: bool) -> None:
                 os._exit(0)  # the cell carries on as PID 1 of the new namespace, adopted by the jail's init
     except OSError as err:
         _fail(link, f"could not wall the snippet in: {err}")
-    if idle:
-        link.send(b"idle")
+    if ahead:
+        link.send(b"ready")
     serve(link, jailed, reusable=jailed and not network)
 
 

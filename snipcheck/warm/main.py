@@ -26,7 +26,7 @@ import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for 
 import shutil  # noqa: E402, F401  -- cells wipe with it
 
 hooks.patch_asyncio()
-AHEAD = 2  # cells made at start, while the verifier still prepares
+AHEAD = 16  # cells made at start, on a core the verifier leaves idle while it prepares
 
 
 class Cells:
@@ -35,11 +35,14 @@ class Cells:
     def __init__(self, control: socket.socket, jailed: bool):
         self.control, self.jailed, self.poller = control, jailed, select.poll()
         self.links: dict[int, socket.socket] = {}
-        self.idle: dict[bool, list[int]] = {False: [], True: []}  # most recently idle last
+        # Idle cells by network, most recently idle last; those that ran a snippet before those made ahead, so a
+        # run one snippet at a time keeps to one cell.
+        self.idle: dict[bool, list[int]] = {False: [], True: []}
+        self.ahead: list[int] = []  # made ahead, never used (own network)
         self.kind: dict[int, bool] = {}
         self.poller.register(control, select.POLLIN)
 
-    def spawn(self, network: bool, idle: bool = False) -> int:
+    def spawn(self, network: bool, ahead: bool = False) -> int:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
         if pid == 0:
@@ -49,7 +52,7 @@ class Cells:
             os.closerange(3, keep)
             os.closerange(keep + 1, os.sysconf("SC_OPEN_MAX"))
             try:
-                cell.start(theirs, self.jailed, network, idle)  # never returns
+                cell.start(theirs, self.jailed, network, ahead)  # never returns
             finally:
                 os._exit(1)  # not even by an exception: this is not the warm interpreter any more
         theirs.close()
@@ -61,15 +64,17 @@ class Cells:
         self.poller.unregister(fd)
         self.links.pop(fd).close()
         network = self.kind.pop(fd)
-        if fd in self.idle[network]:
-            self.idle[network].remove(fd)
+        for idle in (self.idle[network], self.ahead):
+            if fd in idle:
+                idle.remove(fd)
 
     def hand(self, data: bytes, fds: list[int]) -> None:
         """Pass the request to an idle cell (a new one if none is), then close our copies of its descriptors."""
         network = data.endswith(b"network")
         try:
             for _ in range(3):  # an idle cell may have just exited
-                fd = self.idle[network].pop() if self.idle[network] else self.spawn(network)
+                fd = self.idle[network].pop() if self.idle[network] else \
+                    self.ahead.pop() if self.ahead and not network else self.spawn(network)
                 try:
                     self.links[fd].sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
                     return
@@ -95,8 +100,10 @@ class Cells:
                         said = self.links[fd].recv(16)
                     except OSError:
                         said = b""
-                    if said == b"idle":
+                    if said == b"idle":  # done with a snippet, and clean again
                         self.idle[self.kind[fd]].append(fd)
+                    elif said == b"ready":  # made ahead
+                        self.ahead.append(fd)
                     else:
                         self.drop(fd)  # it exited
 
@@ -109,7 +116,7 @@ def main() -> None:
     gc.freeze()  # what is loaded now is never collected: a snippet's collections skip it, and pages stay shared
     if cells.jailed:
         for _ in range(AHEAD):
-            cells.spawn(network=False, idle=True)
+            cells.spawn(network=False, ahead=True)
     cells.serve()
 
 
