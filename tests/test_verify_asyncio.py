@@ -135,3 +135,49 @@ def files_named(name: str, top: Path) -> list[Path]:
         dirs[:] = [d for d in dirs if d not in (".git", ".venv")]
         found += [Path(folder, name)] if name in files else []
     return found
+
+
+def test_a_blocked_loop_fails_a_block_only_when_a_second_run_confirms_it(tmp_path):
+    """A blocked loop is measured on the wall clock, which a busy machine stretches (a fresh Debian's first build
+    once saw 0.36 s in the seed post): it fails a block only if a second run sees it too. Runs are counted
+    around the real runner."""
+    import asyncio
+    from sites import post
+    from snipcheck import verify
+    from snipcheck.find import posts_in
+    from snipcheck.prepare import prepare
+    from snipcheck.runner import Runner
+    site = make_site(tmp_path / "blog", {"2024-09-30-two.md": post("Two", """
+```python
+import asyncio, time
+
+async def main():
+    time.sleep(0.3)
+
+asyncio.run(main())
+```
+
+```python
+import asyncio
+
+async def main():
+    await asyncio.sleep(0.01)
+
+asyncio.run(main())
+```
+""")})
+    jobs = next(iter(prepare(site, posts_in(site)).jobs.values()))
+    runner, runs = Runner(2), []
+    try:
+        runner.warm_up(site).result()
+
+        async def counted(job):
+            runs.append(job.snippet.index)
+            return await runner.run_python(job)
+        results = [asyncio.run_coroutine_threadsafe(verify.verify(job, counted), runner.loop).result(60)
+                   for job in jobs]
+    finally:
+        runner.close()
+    assert [r.status for r in results] == ["failed", "verified"]
+    assert results[0].reason.startswith("blocked the event loop for 0.3")
+    assert runs == [1, 1, 2]

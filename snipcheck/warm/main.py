@@ -26,7 +26,7 @@ import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for 
 import shutil  # noqa: E402, F401  -- cells wipe with it
 
 hooks.patch_asyncio()
-AHEAD = 16  # cells made at start, on a core the verifier leaves idle while it prepares
+AHEAD = 2  # cells made at start, while the verifier prepares (more would compete with the first snippets)
 
 
 class Cells:
