@@ -23,7 +23,6 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # thi
 from warm import cell, hooks, session, timeline, walls  # noqa: E402, F401  -- all loaded before any fork
 
 import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for it
-import shutil  # noqa: E402, F401  -- cells wipe with it
 
 hooks.patch_asyncio()
 AHEAD = 2  # cells made at start, while the verifier prepares (more would compete with the first snippets)

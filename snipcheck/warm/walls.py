@@ -8,8 +8,11 @@ import fcntl
 import os
 import re
 import resource
+import shutil
+import signal
 import socket
 import struct
+import time
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -106,8 +109,6 @@ def own_ipc() -> None:
 def kill_all() -> bool:
     """Called in the cell: kill every other process of its namespace and reap them. True if some would not die
     within a second (stuck in the kernel): the cell is then retired, not reused."""
-    import signal
-    import time
     try:
         os.kill(-1, signal.SIGKILL)  # from PID 1: every process of this PID namespace but itself
     except ProcessLookupError:
@@ -136,14 +137,13 @@ def traces() -> tuple:
 def wipe(before: tuple) -> bool:
     """Empty the tmpfs for the next snippet and give its folders back their modes; False when something of the
     last snippet would remain (see traces)."""
-    import shutil
     try:
         for entry in os.scandir(AREA):
             if entry.name in SHARED_FROM_AREA and entry.is_dir(follow_symlinks=False):
                 for inner in os.scandir(entry.path):
-                    _remove(inner, shutil)
+                    _remove(inner)
             else:
-                _remove(entry, shutil)
+                _remove(entry)
         for path, mode in [(AREA, 0o755), *((f"{AREA}/{name}", MODES[name]) for name in SHARED_FROM_AREA)]:
             os.chmod(path, mode)
             for attribute in os.listxattr(path):  # user attributes and ACLs a snippet may have set
@@ -153,7 +153,7 @@ def wipe(before: tuple) -> bool:
         return False
 
 
-def _remove(entry: os.DirEntry, shutil) -> None:
+def _remove(entry: os.DirEntry) -> None:
     if entry.is_dir(follow_symlinks=False):
         shutil.rmtree(entry.path)
     else:
@@ -231,7 +231,6 @@ def limit(memory_mb: int | None, file_mb: int) -> None:
 def kill_group(pid: int) -> None:
     """Without a PID namespace, what the snippet started goes with its process group (a daemon that left the
     group escapes: the jail is what makes that impossible)."""
-    import signal
     try:
         os.killpg(pid, signal.SIGKILL)
     except OSError:
