@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import threading
+from collections import Counter
 from pathlib import Path
 
 from . import freshness
@@ -137,18 +138,16 @@ def _counted(summary: dict) -> str:
 
 
 def _summary(root: Path) -> dict | None:
-    """How many snippets the run's report (reports/snippets.json) gives each status; None when a block used the
-    network: its result depends on the world, so the next run must run it again (as the cache does)."""
+    """How many snippets the run's report (reports/snippets.json) gives each status; None when it cannot say, or
+    when a block used the network: its result depends on the world, so the next run must run it again (as the
+    cache does)."""
     try:
         entries = json.loads((root / "reports" / "snippets.json").read_text(encoding="utf-8"))["snippets"]
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
+        return None
     if any(entry.get("network") for entry in entries):
         return None
-    counts = {}
-    for entry in entries:
-        counts[entry.get("status", "?")] = counts.get(entry.get("status", "?"), 0) + 1
-    return counts
+    return dict(Counter(entry.get("status", "?") for entry in entries))
 
 
 def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra) -> bool:
