@@ -194,14 +194,13 @@ def _convert(documents: list[str], options: dict, seconds: float | None = None) 
             process.kill()
             process.communicate()
             raise Stuck(f"kramdown did not finish within {seconds:g} s") from None
-    done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    if done.returncode != 0 and re.search(r"NoMemoryError|failed to allocate memory", done.stderr):
+    if process.returncode != 0 and re.search(r"NoMemoryError|failed to allocate memory", stderr):
         raise Stuck(f"kramdown ran out of memory ({RUBY_MEMORY // 2 ** 30} GiB)")
-    if done.returncode != 0:
-        raise ToolError(f"kramdown could not convert the posts: {done.stderr.strip()[-800:]}\n"
+    if process.returncode != 0:
+        raise ToolError(f"kramdown could not convert the posts: {stderr.strip()[-800:]}\n"
                         "    Run `invoke setup` to install Jekyll and kramdown.")
     pages = []
-    for page in json.loads(done.stdout):
+    for page in json.loads(stdout):
         parser = _CodeBlocks()
         parser.feed(page)
         parser.close()

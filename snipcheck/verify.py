@@ -25,7 +25,7 @@ async def verify(job: Job, run_python) -> Result:
         if stopped:
             return stopped
         judge = python.judge_program if job.kind == "python" else python.judge_session
-        for attempt in range(2):
+        for _ in range(2):
             done = await run_python(job)
             checker = f"Python {done.python}"
             result = judge(job, done, checker if job.kind == "python" else f"{checker} ({job.kind} session)")
