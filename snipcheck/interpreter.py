@@ -30,6 +30,7 @@ class Completed:
     timed_out_step: int | None = None  # the block that was running at the deadline
     processes: int = 0  # the most processes its namespace held at once (guard included)
     disk_full: bool = False
+    memory_full: bool = False  # its processes together went over the memory limit, and were killed
     jailed: bool = True
     python: str = ""  # the version that ran it
 
@@ -123,7 +124,8 @@ class Interpreter:
             raise ToolError(f"the warm interpreter stopped answering ({self._why()})")
         return Completed(report.get("exit") if timed_out is None else None, out.decode("utf-8", "replace"),
                          err.decode("utf-8", "replace"), events, seconds, any(d is True for d in done),
-                         timed_out, report.get("processes", 0), report.get("disk_full", False), self.jailed,
+                         timed_out, report.get("processes", 0), report.get("disk_full", False),
+                         report.get("memory_full", False), self.jailed,
                          self.python)
 
     async def _send(self, fds: list[int], what: bytes) -> None:

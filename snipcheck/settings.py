@@ -4,7 +4,7 @@ with a directive before every block:
     snippets:
       timeout: 30          # seconds a block may run
       network: false       # blocks may use the network
-      memory: 1024         # MB per process
+      memory: 1024         # MB per process, and for all of a snippet's processes together
       processes: 256       # processes (and threads) per snippet
       disk: 256            # MB of files a snippet may write
       slow_callback: 0.1   # seconds a callback may block the event loop

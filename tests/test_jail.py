@@ -256,6 +256,40 @@ def test_a_memory_hog_stops_at_the_memory_limit(env):
     assert done.returncode == 1 and "MemoryError" in done.stderr
 
 
+def test_processes_that_grow_together_stop_at_the_memory_limit(env, marker):
+    done = run(env, f"""
+import os, time
+for _ in range(6):
+    if os.fork() == 0:
+        share = bytearray(100 * 1024 * 1024)  # each under the limit of one process
+        time.sleep(30)  # {marker}
+        os._exit(0)
+os.wait()
+print('all of them ran')
+""", memory_mb=256, timeout=20)
+    assert done.memory_full and done.returncode == -9 and "all of them ran" not in done.stdout, done.stderr
+    assert done.seconds < 10 and not processes_with(marker)
+
+
+def test_memory_in_memfd_files_counts_toward_the_limit(env):
+    done = run(env, """
+import os
+for _ in range(64):  # memfd files hold memory in no process's address space, and outside the disk limit
+    os.write(os.memfd_create('held'), b'x' * (8 * 1024 * 1024))
+print('held them all')
+""", memory_mb=256, file_mb=64, timeout=20)
+    assert done.memory_full and "held them all" not in done.stdout, (done.stdout, done.stderr)
+
+
+def test_a_snippet_cannot_make_a_user_namespace_of_its_own(env):
+    done = run(env, """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.unshare(0x10000000), os.strerror(ctypes.get_errno()))  # CLONE_NEWUSER: there, it could mount tmpfs
+""")
+    assert done.stdout == "-1 No space left on device\n", (done.stdout, done.stderr)
+
+
 def test_snippets_have_no_capabilities_and_are_nobody_outside(env):
     done = run(env, """
 import os

@@ -88,6 +88,15 @@ import os
 while True:
     os.fork()
 ```
+
+```python
+import os, time
+for _ in range(8):
+    if os.fork() == 0:
+        hog = bytearray(200 * 1024 * 1024)
+        time.sleep(30)
+os.wait()
+```
 """
 
 
@@ -102,6 +111,7 @@ def test_a_hostile_post_built_by_a_normal_user_changes_nothing_outside(user_proj
                    cwd=user_project)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "process limit" in done.stdout or "timed out" in done.stdout, done.stdout[-3000:]
+    assert "memory limit (1024 MB): its processes together" in done.stdout, done.stdout[-3000:]
     after = sorted(p.relative_to(user_project).as_posix() for p in user_project.rglob("*") if not ours & set(p.parts))
     assert after == before
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):

@@ -117,6 +117,9 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
     if done.disk_full or re.search(r"No space left on device|File too large|\[Errno 27\]", text):
         return outcome.fail(f"disk limit ({s.disk} MB): {error or 'the snippet filled its files'}; "
                             "write less data")
+    if done.memory_full:
+        return outcome.fail(f"memory limit ({s.memory} MB): its processes together used more, and were stopped; "
+                            "make the example use less memory")
     if done.returncode and (done.returncode == -9 or diagnostics.OUT_OF_MEMORY.search(text)):
         return outcome.fail(f"memory limit ({s.memory} MB): {error or f'exit status {done.returncode}'}; "
                             "make the example use less memory", *diagnostics.last_frame(text))

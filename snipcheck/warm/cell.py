@@ -130,26 +130,34 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
         snippet(request, out, err, diag, home, jailed)
     for fd in (out, err, diag):
         os.close(fd)
-    status, most = _wait(pid, job, jailed)
+    memory = request["limits"]["memory_mb"] * 1024 * 1024 if jailed and request["limits"]["memory_mb"] else 0
+    status, most, over = _wait(pid, job, jailed, memory)
     if status is None:
         return None
     alive = walls.kill_all() if jailed else walls.kill_group(pid)
     result = {"exit": os.waitstatus_to_exitcode(status), "processes": most, "alive": bool(alive)}
     if jailed:
-        result["disk_full"] = walls.disk_full()
+        result.update(disk_full=walls.disk_full(), memory_full=over)
     return result
 
 
-def _wait(pid: int, job: int, jailed: bool) -> tuple[int | None, int]:
-    """The snippet's wait status (None if the verifier closed the job first) and the most processes seen."""
+def _wait(pid: int, job: int, jailed: bool, memory: int) -> tuple[int | None, int, bool]:
+    """The snippet's wait status (None if the verifier closed the job first), the most processes seen, and
+    whether its processes together went over `memory` bytes (then they are killed: the memory limit of the
+    snippet as a whole, where each process's own limit stops one that grows alone)."""
     exited = os.pidfd_open(pid)
-    status, most = None, 0
+    status, most, over = None, 0, False
     try:
         while status is None:
-            ready, _, _ = select.select([job, exited], [], [], 0.05)  # and a look at the process count now and then
+            ready, _, _ = select.select([job, exited], [], [], 0.05)  # and a look at its processes now and then
             if job in ready:
-                return None, most
-            most = max(most, walls.processes()) if jailed else 0
+                return None, most, over
+            if jailed:
+                count, used = walls.usage(memory=bool(memory) and exited not in ready)  # (ended: killed next)
+                most = max(most, count)
+                if memory and used > memory and not over:
+                    over = True
+                    os.kill(-1, signal.SIGKILL)  # every process but the cell; reaped below, the snippet by SIGKILL
             while True:  # reap every child: the snippet, and orphans of its own that were adopted by us
                 try:
                     child, code = os.waitpid(-1, os.WNOHANG)
@@ -161,7 +169,7 @@ def _wait(pid: int, job: int, jailed: bool) -> tuple[int | None, int]:
                     status = code
     finally:
         os.close(exited)
-    return status, most
+    return status, most, over
 
 
 def snippet(request: dict, out: int, err: int, diag: int, home: str, jailed: bool) -> None:
