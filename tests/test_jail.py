@@ -394,6 +394,21 @@ print('segment', ctypes.CDLL(None).shmget(0x5150, 0, 0) >= 0)
     assert not processes_with(marker)
 
 
+def test_snippets_that_wait_get_cells_of_their_own_at_once(env):
+    # While the CPUs are busy, a request may wait for a cell to be free rather than make one; snippets that sleep
+    # never free theirs, so each must get a cell of its own, not wait for another's. (Had one waited, a cell
+    # would have served two, and fewer cells would show.)
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() + 1)]
+    try:
+        done = run_together(env, [CELL + "import time\ntime.sleep(2)\n"] * 16, timeout=30)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert all(d.returncode == 0 for d in done), [d.stderr for d in done]
+    assert len({d.stdout for d in done}) == 16
+
+
 def test_a_reused_cell_takes_the_next_snippets_disk_limit(env):
     size = CELL + "st = os.statvfs('/tmp')\nprint(st.f_blocks * st.f_frsize // 2 ** 20, 'MB')\n"
     first, second, third = run_in_turn(env, [size, size, size], disk_mb=32)

@@ -1,7 +1,8 @@
 """The warm interpreter: started once per run and environment, inside the jail, with `-X dev`, asyncio's debug
 mode, our diagnostics and the usual modules loaded. For each snippet the verifier sends a request (its steps, its
 limits, and the write ends of its stdout, stderr and diagnostics pipes, and the job's socket); this process hands
-it to an idle cell, forking a new one when none is idle:
+it to an idle cell, or forks a new one when none is idle and a CPU is free to make it (while every CPU is
+busy, the request waits for a cell to be free, unless none has been for a moment):
 
     warm ─fork→ walls ─fork→ cell (PID 1 of the walls) ─fork→ snippet, then the next snippet, ...
 
@@ -11,12 +12,14 @@ timeout, Ctrl-C, its own death) makes the cell exit at once, and the kernel then
 Standard library only: this runs in the snippet's environment, not the tool's."""
 
 import array
+import collections
 import gc
 import os
 import select
 import signal
 import socket
 import sys
+import time
 
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # this package's parent, not ours
 
@@ -26,6 +29,7 @@ import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for 
 
 hooks.patch_asyncio()
 AHEAD = 2  # cells made at start, while the verifier prepares (more would compete with the first snippets)
+PATIENCE = 0.03  # seconds with no cell free again, while the CPUs are busy, before a new cell for each waiting
 
 
 class Cells:
@@ -39,6 +43,13 @@ class Cells:
         self.idle: dict[bool, list[int]] = {False: [], True: []}
         self.ahead: list[int] = []  # made ahead, never used (own network)
         self.kind: dict[int, bool] = {}
+        # Requests waiting for a cell: while every CPU is busy, a new cell (a fork, six namespaces, a tmpfs, its
+        # /proc) costs more than waiting for one to finish its snippet; when a CPU is free, it starts at once.
+        # (And when no cell has been free for a while, one more is made now and then: a snippet's time runs from
+        # its request, and the cells may all be busy with long ones.)
+        self.waiting: collections.deque[tuple[bytes, list[int]]] = collections.deque()
+        self.progress = time.monotonic()  # when a cell last became free, or one was made for a waiting request
+        self.cpus = len(os.sched_getaffinity(0))
         self.poller.register(control, select.POLLIN)
 
     def spawn(self, network: bool, ahead: bool = False) -> int:
@@ -68,8 +79,36 @@ class Cells:
                 idle.remove(fd)
 
     def hand(self, data: bytes, fds: list[int]) -> None:
+        """Pass the request to an idle cell, or to a new one if a CPU is free to make it; else it waits."""
+        if data.endswith(b"network") or not self.jailed:  # (their cells are never reused)
+            self.give(data, fds, data.endswith(b"network"))
+        else:
+            if not self.waiting:
+                self.progress = time.monotonic()
+            self.waiting.append((data, fds))
+            self.unqueue()
+
+    def unqueue(self) -> None:
+        stalled = False
+        while self.waiting:
+            if not (self.idle[False] or self.ahead or stalled or not self.cpus_busy()):
+                if time.monotonic() - self.progress < PATIENCE:
+                    return
+                stalled = True  # the cells hold on to their snippets (sleeping ones, say): one for each waiting
+            self.give(*self.waiting.popleft(), False)
+        self.progress = time.monotonic()
+
+    def cpus_busy(self) -> bool:
+        """Whether every CPU has something to run besides us (the machine's run queue, as /proc/loadavg says)."""
+        try:
+            with open("/proc/loadavg", "rb") as load:
+                running = int(load.read().split()[3].split(b"/")[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        return running - 1 >= self.cpus
+
+    def give(self, data: bytes, fds: list[int], network: bool) -> None:
         """Pass the request to an idle cell (a new one if none is), then close our copies of its descriptors."""
-        network = data.endswith(b"network")
         try:
             for _ in range(3):  # an idle cell may have just exited
                 fd = self.idle[network].pop() if self.idle[network] else \
@@ -88,7 +127,8 @@ class Cells:
 
     def serve(self) -> None:
         while True:  # cells first: one that just said it is idle takes the request that came with it
-            for fd, _ in sorted(self.poller.poll(), key=lambda event: event[0] == self.control.fileno()):
+            events = self.poller.poll(5 if self.waiting else None)  # (waiting: look at the CPUs again soon)
+            for fd, _ in sorted(events, key=lambda event: event[0] == self.control.fileno()):
                 if fd == self.control.fileno():
                     data, fds = cell.receive_raw(self.control)
                     if not data:
@@ -101,10 +141,12 @@ class Cells:
                         said = b""
                     if said == b"idle":  # done with a snippet, and clean again
                         self.idle[self.kind[fd]].append(fd)
+                        self.progress = time.monotonic()
                     elif said == b"ready":  # made ahead
                         self.ahead.append(fd)
                     else:
                         self.drop(fd)  # it exited
+            self.unqueue()
 
 
 def main() -> None:
