@@ -153,7 +153,6 @@ def _summary(root: Path) -> dict | None:
 def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra) -> bool:
     """Whether there was anything to verify; raises Refused unless all of it is verified or skipped."""
     import concurrent.futures
-    import pytest
     from .jail import JailError
     from .prepare import site_settings
     from .runner import Runner
@@ -164,7 +163,8 @@ def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra)
         raise Refused(str(err), EXIT_POST_MALFORMED) from None
     runner = Runner(jobs, settings.jail)
     try:
-        warm = runner.warm_up(root)  # the jail and its warm interpreter start while the posts are read
+        warm = runner.warm_up(root)  # the jail and its warm interpreter start first: they take longest
+        import pytest  # (meanwhile)
         prepared = prepare_posts(root, chosen, **overrides)
         if not any(prepared.jobs.values()):
             print("No code snippets in the posts: nothing to verify.")
@@ -236,8 +236,8 @@ def build(root: Path, **options) -> Path:
     """Verify, then publish. When earlier results exist, Jekyll starts building at once, beside the
     verification; its build is used only if verification passed and changed none of its inputs."""
     from . import site
-    before = _inputs(root)
-    early = site.Build(root) if (root / "_data" / "snippets").is_dir() else None
+    early = site.Build(root) if (root / "_data" / "snippets").is_dir() else None  # first: Jekyll takes longest
+    before = _inputs(root)  # (nothing of ours writes before the verification)
     try:
         test_snippets(root, **options)
     except BaseException:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import ToolError
-from .extract import make_publishable
+from .files import make_publishable
 
 
 # What Jekyll prints beside its message on a fatal error: Ruby's stack of each exception in the chain, the

@@ -1,6 +1,8 @@
 """The invoke tasks of a blog, for the blog in `root`: its `tasks.py` is `namespace = blog_tasks(root)`. Each task
 only parses its flags; the work is done by functions of the package, which tests call directly."""
 
+import atexit
+import gc
 import traceback
 from pathlib import Path
 
@@ -19,6 +21,11 @@ SNIPPET_HELP = {"post": POST_HELP,
                 "write_baseline": "write snippets/baseline.yml: the blocks that fail now, with why; later runs fail "
                                   "only on failures it does not list (review it, then commit it)",
                 "timeline": "print what the event loop did in each asyncio example, as a text timeline"}
+
+
+# At exit, Python looks for cycles in the whole heap (pytest's, Pygments'...) once more: a tenth of a second at the
+# end of every command, for nothing, since all we write is closed by then. Frozen objects are not looked at.
+atexit.register(gc.freeze)
 
 
 def run(root: Path, work, *args, **kwargs):

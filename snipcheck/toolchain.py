@@ -16,11 +16,38 @@ SANDBOX_PACKAGES = ["bubblewrap"]  # the jail snippets run in
 BROWSER_PACKAGES = ["chromium"]
 
 
-def missing_packages(packages: list[str]) -> list[str]:
+DPKG_STATUS = Path("/var/lib/dpkg/status")  # dpkg rewrites it on every install and removal
+
+
+def missing_packages(packages: list[str], checked: Path | None = None) -> list[str]:
+    """Which of `packages` are not installed. With `checked` (a stamp file), a check that found none missing
+    is not repeated while dpkg's status file stays as it was: `dpkg-query` costs a hundredth of a second at the
+    start of every command."""
+    state = _dpkg_state(packages)
+    if checked is not None and state and _read(checked) == state:
+        return []
     done = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\n", *packages],
                           capture_output=True, text=True)
     installed = {line.split()[0] for line in done.stdout.splitlines() if line.split()[1:2] == ["ii"]}
-    return [p for p in packages if p not in installed]
+    missing = [p for p in packages if p not in installed]
+    if checked is not None and state and not missing:
+        _stamp(checked, state)
+    return missing
+
+
+def _dpkg_state(packages: list[str]) -> str:
+    try:
+        stat = DPKG_STATUS.stat()
+    except OSError:
+        return ""
+    return f"{stat.st_mtime_ns} {stat.st_size} {stat.st_ino} {' '.join(sorted(packages))}"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
 
 
 def browser_wanted(packages: list[str]) -> bool:
@@ -35,13 +62,13 @@ def _as_root(argv: list[str]) -> list[str]:
     raise ToolError(f"Installing needs root: run `sudo {' '.join(argv)}`, then `invoke setup` again.")
 
 
-def install_packages(packages: list[str], say=print) -> None:
+def install_packages(packages: list[str], say=print, checked: Path | None = None) -> None:
     if not (shutil.which("dpkg-query") and shutil.which("apt-get")):
         if shutil.which("bundle") and (not browser_wanted(packages) or shutil.which("chromium")):
             return  # not Debian: Bundler fetches the gems itself
         missing = packages
     else:
-        missing = missing_packages(packages)
+        missing = missing_packages(packages, checked)
     if not missing:
         return
     if not shutil.which("apt-get"):
@@ -81,10 +108,14 @@ def bundle(root: Path, say=print) -> None:
 
 
 def _stamp(stamp: Path, digest: str) -> None:
-    stamp.parent.mkdir(exist_ok=True)
-    stamp.write_text(digest)
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only checkout: the check simply runs again next time
+        pass
 
 
 def ensure(root: Path, browser: bool = False, say=print) -> None:
-    install_packages(JEKYLL_PACKAGES + SANDBOX_PACKAGES + (BROWSER_PACKAGES if browser else []), say)
+    install_packages(JEKYLL_PACKAGES + SANDBOX_PACKAGES + (BROWSER_PACKAGES if browser else []), say,
+                     root / ".cache" / "packages-checked")
     bundle(root, say)
