@@ -1,5 +1,7 @@
 """The errors an author can meet, each saying what went wrong, where, and what to do next."""
 
+import functools
+import os
 from pathlib import Path
 
 # Distinct exit codes for distinct outcomes (as cog does): the caller can tell them apart.
@@ -11,11 +13,16 @@ EXIT_INTERRUPTED = 130  # as shells report Ctrl-C
 
 def where(path: Path, line: int | None = None) -> str:
     """`_posts/file.md:12`, relative to the working directory when possible."""
+    shown = _shown(str(path), os.getcwd())
+    return f"{shown}:{line}" if line else shown
+
+
+@functools.lru_cache(maxsize=4096)  # every block of a post names it: resolving costs a system call a folder
+def _shown(path: str, cwd: str) -> str:
     try:
-        shown = path.resolve().relative_to(Path.cwd().resolve())
+        return str(Path(path).resolve().relative_to(Path(cwd).resolve()))
     except ValueError:
-        shown = path
-    return f"{shown}:{line}" if line else str(shown)
+        return path
 
 
 class PostError(Exception):

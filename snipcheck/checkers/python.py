@@ -119,7 +119,8 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
                             "write less data")
     if done.memory_full:
         return outcome.fail(f"memory limit ({s.memory} MB): its processes together used more, and were stopped; "
-                            "make the example use less memory")
+                            "make the example use less memory, or allow more (`snippets: {memory: MB}` in "
+                            "_config.yml)")
     if done.returncode and (done.returncode == -9 or diagnostics.OUT_OF_MEMORY.search(text)):
         return outcome.fail(f"memory limit ({s.memory} MB): {error or f'exit status {done.returncode}'}; "
                             "make the example use less memory", *diagnostics.last_frame(text))
