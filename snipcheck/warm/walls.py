@@ -219,9 +219,10 @@ def _memory(pid: str) -> int:
     used = 0
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
-            for line in rollup:
-                if line.startswith((b"Pss_Anon:", b"Pss_Shmem:", b"SwapPss:")):
-                    used += int(line.split()[1]) * 1024
+            fields = dict(line.split(b":", 1) for line in rollup if b":" in line)
+        # (Older kernels split no Pss_Anon out: their Pss also counts the process's share of mapped files.)
+        wanted = (b"Pss_Anon", b"Pss_Shmem", b"SwapPss") if b"Pss_Anon" in fields else (b"Pss", b"SwapPss")
+        used += sum(int(fields[name].split()[0]) * 1024 for name in wanted if name in fields)
         for fd in os.scandir(f"/proc/{pid}/fd"):
             if os.readlink(fd.path).startswith("/memfd:"):
                 used += os.stat(fd.path).st_blocks * 512
