@@ -256,6 +256,21 @@ def limit(memory_mb: int | None, file_mb: int) -> None:
         hard = resource.getrlimit(which)[1]
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
         resource.setrlimit(which, (value, value))  # the hard limit too, so the snippet cannot raise it again
+    same_for_every_builder()
+
+
+# Open files as a Linux desktop gives them (systemd's defaults), whatever the builder's shell, CI or container
+# has (1024 to a million): a snippet that counts on more must raise its own limit, everywhere alike.
+OPEN_FILES = (1024, 524288)
+
+
+def same_for_every_builder() -> None:
+    """What a process inherits from whoever started the build, made the same for every builder: the umask
+    (Ubuntu gives users 002, root has 022) and the open-file limits."""
+    os.umask(0o022)
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    hard = OPEN_FILES[1] if hard == resource.RLIM_INFINITY else min(OPEN_FILES[1], hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(OPEN_FILES[0], hard), hard))
 
 
 def kill_group(pid: int) -> None:
