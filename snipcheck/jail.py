@@ -54,7 +54,8 @@ def environment(base: Path) -> dict[str, str]:
     env = {"PATH": PATH, "HOME": "/home/snippet", "USER": "snippet", "LOGNAME": "snippet", "LANG": "C.UTF-8",
            "LC_ALL": "C.UTF-8", "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONASYNCIODEBUG": "1",
            # -X dev also swaps in the debug memory allocator, which only C extensions' bugs need; keep the usual one.
-           "PYTHONMALLOC": "pymalloc", "NO_COLOR": "1"}
+           "PYTHONMALLOC": "pymalloc", "NO_COLOR": "1",
+           "TZ": "UTC"}  # (the machine's zone would differ between a laptop and CI)
     if _shared_libpython(base):
         env["LD_LIBRARY_PATH"] = f"{INSIDE['python']}/lib"
     return env

@@ -450,10 +450,11 @@ def test_every_build_sees_the_same_environment(env):
 import getpass, os, pwd, resource, socket, sys
 print(os.getuid(), getpass.getuser(), pwd.getpwuid(os.getuid()).pw_name, os.environ['HOME'], os.getcwd(),
       socket.gethostname(), sys.prefix, os.environ['PATH'], sorted(os.listdir('/home')), os.listdir('.'))
-print(oct(os.umask(0o022)), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+import time
+print(oct(os.umask(0o022)), resource.getrlimit(resource.RLIMIT_NOFILE)[0], time.tzname[0])
 """)
     assert done.stdout == ("1000 snippet snippet /home/snippet /home/snippet snippet /env "
-                           "/env/bin:/usr/local/bin:/usr/bin:/bin ['snippet'] ['01.py']\n0o22 1024\n"), done.stderr
+                           "/env/bin:/usr/local/bin:/usr/bin:/bin ['snippet'] ['01.py']\n0o22 1024 UTC\n"), done.stderr
 
 
 def test_output_floods_are_cut_at_the_cap(env):
