@@ -73,6 +73,7 @@ def blog(repo: Path, dest: Path, posts: dict[str, str], seed: bool = False) -> P
     return dest
 
 
+REPEATS = 3  # runs of each timed command but the minute-long ones and those that change what follows
 INSTALLED = {"envs", "packages-checked"}  # what a site's first run makes once, as the peers' own installation
 
 
@@ -230,8 +231,18 @@ class Session:
         # PYTHONDONTWRITEBYTECODE.
         compileall.compile_dir(Path(__file__).parent, quiet=1)
 
-    def timed(self, tool: peers.Tool, where: Path, expected: int | None, cold: str = "", watch=None) -> peers.Run:
-        """`cold`: "all" empties `.cache/`, "kramdown kept" all of it but kramdown's conversions."""
+    def timed(self, tool: peers.Tool, where: Path, expected: int | None, cold: str = "", watch=None,
+              repeats: int = 1) -> peers.Run:
+        """The median of `repeats` runs (this machine's timings wander), or the first that went wrong. `cold`:
+        "all" empties `.cache/` before each, "kramdown kept" all of it but kramdown's conversions."""
+        runs = []
+        for _ in range(repeats):
+            runs.append(self._once(tool, where, expected, cold, watch))
+            if not runs[-1].ok:
+                return runs[-1]
+        return sorted(runs, key=lambda run: run.seconds)[len(runs) // 2]
+
+    def _once(self, tool: peers.Tool, where: Path, expected: int | None, cold: str, watch) -> peers.Run:
         if cold:
             make_cold(where, keep_kramdown=cold == "kramdown kept")
         done = peers.run(tool, where, expected, self.timeout, watch)
@@ -254,14 +265,17 @@ class Session:
 def trivial_rows(s: Session, posts: int, snippets: int) -> list[Row]:
     count, trivial = posts * snippets, corpus(posts * snippets, snippets, 0)
     mine = s.blog("trivial/ours", trivial)
-    cold = Row(f"{count} trivial asyncio snippets, cold", {"ours": s.timed(s.ours, mine, count, "all")},
-               "<= 1.5 x Sybil")
-    kept = Row("  same, kramdown's cache kept (ours only)", {"ours": s.timed(s.ours, mine, count, "kramdown kept")})
-    warm = Row(f"{count} trivial snippets, warm (nothing changed)", {"ours": s.timed(s.ours, mine, count)}, "<= 0.3 s")
+    cold = Row(f"{count} trivial asyncio snippets, cold",
+               {"ours": s.timed(s.ours, mine, count, "all", repeats=REPEATS)}, "<= 1.5 x Sybil")
+    kept = Row("  same, kramdown's cache kept (ours only)",
+               {"ours": s.timed(s.ours, mine, count, "kramdown kept", repeats=REPEATS)})
+    warm = Row(f"{count} trivial snippets, warm (nothing changed)",
+               {"ours": s.timed(s.ours, mine, count, repeats=REPEATS)}, "<= 0.3 s")
     touch(mine)
     touched = Row("  same, posts touched (every result from the cache)", {"ours": s.timed(s.ours, mine, count)})
     for tool in peers.PEERS:
-        cold.runs[tool.name] = s.timed(tool, s.blog(f"trivial/{tool.name}", trivial), count)
+        cold.runs[tool.name] = s.timed(tool, s.blog(f"trivial/{tool.name}", trivial), count,
+                                       repeats=REPEATS)
     ours, sybil = cold.runs["ours"], cold.runs["Sybil"]
     cold.verdict = verdict(ours.seconds / sybil.seconds if ours.ok and sybil.ok else None, 1.5, count == 200,
                            f"{ours.seconds / max(sybil.seconds, 1e-9):.1f} x")
@@ -274,7 +288,8 @@ def sleeping_rows(s: Session, sleepers: int, sleep: float, serial: bool, peers_o
     """Cold, serial, a cold run sampled for memory (its own run: sampling takes CPU), then the builds."""
     sleeping = corpus(sleepers, PER_POST, sleep)
     mine = s.blog("sleeping/ours", sleeping)
-    slept = Row(f"{sleepers} snippets sleeping {sleep:g} s, cold", {"ours": s.timed(s.ours, mine, sleepers, "all")},
+    slept = Row(f"{sleepers} snippets sleeping {sleep:g} s, cold",
+                {"ours": s.timed(s.ours, mine, sleepers, "all", repeats=REPEATS)},
                 "<= 1.3 s")
     slept.verdict = verdict(slept.runs["ours"].seconds if slept.runs["ours"].ok else None, 1.3,
                             (sleepers, sleep) == (60, 1.0))
@@ -291,7 +306,8 @@ def sleeping_rows(s: Session, sleepers: int, sleep: float, serial: bool, peers_o
     s.timed(s.invoke("build"), mine, sleepers)  # untimed: Jekyll's own cache is then warm for both builds below
     bare = peers.Tool("jekyll", site.jekyll_command(mine, "build", "-d", str(s.tmp / "bare")), "",
                       env={"JEKYLL_ENV": "production"})
-    bare_run, build_run = s.timed(bare, mine, None), s.timed(s.invoke("build"), mine, sleepers)
+    bare_run = s.timed(bare, mine, None, repeats=REPEATS)
+    build_run = s.timed(s.invoke("build"), mine, sleepers, repeats=REPEATS)
     return rows + [Row("bare `bundle exec jekyll build`", {"ours": bare_run}),
                    Row("warm `invoke build` (verify + build)", {"ours": build_run}, "<= 1.2 x bare",
                        verdict(build_run.seconds / bare_run.seconds if build_run.ok and bare_run.ok else None, 1.2,
@@ -303,7 +319,8 @@ def seed_rows(s: Session) -> tuple[list[Row], dict[str, int]]:
     seed = s.blog("seed", {}, seed=True)
     expected = len([p for p in (s.repo / "snippets" / SEED).iterdir()  # NN.ext: not NN.out, NN.timeline.svg
                     if re.fullmatch(r"\d+\.\w+", p.name) and p.suffix != ".out"]) or None
-    cold, warm = s.timed(s.ours, seed, expected, "all"), s.timed(s.ours, seed, expected)
+    cold = s.timed(s.ours, seed, expected, "all", repeats=REPEATS)
+    warm = s.timed(s.ours, seed, expected, repeats=REPEATS)
     weights = page_weight(seed / "_site") if s.timed(s.invoke("build"), seed, expected).ok else {}
     return [Row("the seed post, cold (its snippet sleeps 3 s)", {"ours": cold}, "<= 3.2 s",
                 verdict(cold.seconds if cold.ok else None, 3.2, True)),
@@ -341,7 +358,9 @@ def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sle
 def notes(ours: peers.Tool) -> list[str]:
     return ["Each figure is the wall time of one whole command in a fresh process of this Python (start-up, "
             "imports, collection, every snippet, the report), with PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 and only the "
-            "plugin under test loaded; `(N)` is how many snippets its pytest summary says passed.",
+            "plugin under test loaded; `(N)` is how many snippets its pytest summary says passed. It is the median "
+            f"of {REPEATS} runs, but for the peers' sleeping runs, ours one at a time, and the posts touched (one "
+            "run each).",
             *(f"  {tool.name}: `{' '.join(Path(a).name if a == sys.executable else a for a in tool.argv)}`: "
               f"{tool.does}" for tool in [ours, *peers.PEERS]),
             "Cold: `.cache/` emptied first (our result cache and kramdown's conversion cache), as for posts never "
