@@ -2,6 +2,7 @@
 
 import functools
 import os
+import re
 from pathlib import Path
 
 # Distinct exit codes for distinct outcomes (as cog does): the caller can tell them apart.
@@ -9,6 +10,18 @@ EXIT_SNIPPET_FAILED = 1
 EXIT_POST_MALFORMED = 2
 EXIT_TOOL_BROKE = 3
 EXIT_INTERRUPTED = 130  # as shells report Ctrl-C
+
+
+# What a terminal obeys rather than shows (all of C0 but tab and newline, DEL, C1): escape sequences in a
+# snippet's output or a post could retitle the builder's terminal, hide text, clear the screen or set its
+# clipboard (OSC 52).
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    r"""`text` from a snippet or a post, safe to print: control characters shown as `\x1b`, never obeyed (a
+    carriage return before a newline is a Windows line end, and goes)."""
+    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text.replace("\r\n", "\n"))
 
 
 def where(path: Path, line: int | None = None) -> str:
@@ -34,7 +47,7 @@ class PostError(Exception):
 
     def __str__(self) -> str:
         text = f"{where(self.path, self.line)}: {self.problem}"
-        return f"{text}\n    {self.fix}" if self.fix else text
+        return printable(f"{text}\n    {self.fix}" if self.fix else text)  # it may quote the post
 
 
 class ToolError(Exception):

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from . import commands
-from .errors import ToolError
+from .errors import ToolError, printable
 from .find import posts_in
 from .site import jekyll_command
 
@@ -29,7 +29,7 @@ def _verify(root: Path, posts: list[Path] | None, **options) -> None:
     try:
         commands.test_snippets(root, [str(p) for p in posts] if posts else None, **options)
     except (commands.Refused, ToolError) as err:
-        print(f"\n{err}\n(The preview shows each failure in place; fix the post and save it again.)\n")
+        print(f"\n{printable(str(err))}\n(The preview shows each failure in place; fix the post and save it again.)\n")
 
 
 def _stop(signum, frame):
@@ -50,7 +50,7 @@ def serve(root: Path, host: str = "127.0.0.1", port: int = 4000, poll: float = 0
             changed = [p for p, mtime in now.items() if seen.get(p) != mtime]
             seen = now
             if changed:
-                print(f"Changed: {', '.join(p.name for p in changed)}; verifying its snippets again.")
+                print(printable(f"Changed: {', '.join(p.name for p in changed)}; verifying its snippets again."))
                 _verify(root, changed, **options)
     except KeyboardInterrupt:
         pass

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from . import baseline, cache, classify, diagnostics, discover, plan, publish, record
-from .errors import EXIT_TOOL_BROKE, PostError, ToolError, where
+from .errors import EXIT_TOOL_BROKE, PostError, ToolError, printable, where
 from .extract import post_folder
 from .find import posts_in, site_root
 from .jail import JailError
@@ -232,7 +232,7 @@ class SnippetItem(pytest.Item):
         if result.status == FAILED:
             raise SnippetFailed(result)
         if result.status != VERIFIED:
-            pytest.skip(result.reason)
+            pytest.skip(printable(result.reason))
 
     def _entry(self, result: Result) -> dict:
         """What the page and the summary need to know, as plain data (it travels between xdist workers)."""
@@ -243,7 +243,7 @@ class SnippetItem(pytest.Item):
                 "file": os.path.relpath(self.file, self.root), "sha256": publish.code_sha256(s.code),
                 "status": result.status, "checker": result.checker, "date": result.date, "cached": result.cached,
                 "jailed": result.jailed, "output": result.stdout if result.status == VERIFIED else None,
-                "reason": result.reason or None, "where": where(s.post, result.line or s.line),
+                "reason": printable(result.reason) or None, "where": where(s.post, result.line or s.line),
                 "packages": result.packages or None, "known": getattr(self, "known", None),
                 "timeline": result.timeline, "network": self.job.network or None,
                 "setup": d.setup or None, "expect": expect, "after": [b.index for b in self.job.after] or None,
@@ -261,7 +261,7 @@ class SnippetItem(pytest.Item):
         parts = [f"{where(self.snippet.post, at)}: {result.reason}", "", *listing]
         if result.stderr.strip():
             parts += ["", "stderr:", *self._in_post_terms(result.stderr).rstrip().splitlines()[-25:]]
-        return "\n".join(parts)
+        return printable("\n".join(parts))  # a snippet's output, or a post, must not drive the terminal
 
     def _in_post_terms(self, text: str) -> str:
         """Traceback lines of the snippet files, pointed at the post instead."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from . import baseline, imports, plan, publish
+from .errors import printable
 from .find import posts_in
 from .result import FAILED, SKIPPED, UNVERIFIED, VERIFIED
 from .runner import Runner
@@ -124,7 +125,8 @@ class SnippetSession:
             terminalreporter.write_line(self.broken, red=True)
         if not self.entries:
             return
-        write = terminalreporter.write_line
+        def write(line: str, **markup) -> None:
+            terminalreporter.write_line(printable(line), **markup)  # post names come from their files
         terminalreporter.section("snippets")
         by_post = defaultdict(Counter)
         for entry in self.entries:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from invoke import Collection, Exit, task
 
-from .errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, INTERRUPTED, Refused, ToolError
+from .errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, INTERRUPTED, Refused, ToolError, printable
 
 POST_HELP = "a post to work on (repeatable); default: every post in _posts/"
 SNIPPET_HELP = {"post": POST_HELP,
@@ -33,9 +33,9 @@ def run(root: Path, work, *args, **kwargs):
     try:
         return work(*args, **kwargs)
     except Refused as err:
-        raise Exit(str(err), err.code) from None
+        raise Exit(printable(str(err)), err.code) from None  # (messages may quote posts and tools' output)
     except ToolError as err:
-        raise Exit(str(err), EXIT_TOOL_BROKE) from None
+        raise Exit(printable(str(err)), EXIT_TOOL_BROKE) from None
     except KeyboardInterrupt:
         raise Exit(INTERRUPTED, EXIT_INTERRUPTED) from None
     except Exception:  # a bug of ours: say so plainly, keep the details for the report

@@ -199,3 +199,31 @@ def _runs_kramdown(pid: str) -> bool:
         return b"kramdown_html.rb" in open(f"/proc/{pid}/cmdline", "rb").read()
     except OSError:
         return False
+
+
+ESCAPING_SNIPPETS = post("Escapes", '''```python
+import sys
+sys.stderr.write("\\x1b]52;c;b3duZWQ=\\x07 boom \\x1b[8mhidden\\n")
+raise SystemExit(3)
+```
+
+```python
+print("cleared")  # \x1b[2J written into the post itself
+raise SystemExit(1)
+```
+''')
+
+
+def test_escape_sequences_from_snippets_or_posts_are_shown_never_obeyed(tmp_path):
+    # A terminal obeys escape sequences: a snippet's output or a post could retitle or clear the builder's
+    # terminal, hide text, or set its clipboard (OSC 52). What we print shows them as text.
+    site = make_site(tmp_path / "blog", {"2024-04-02-escapes.md": ESCAPING_SNIPPETS})
+    done = invoke(site, "test-snippets", "--timeout", "10")
+    shown = done.stdout + done.stderr
+    assert done.returncode == 1, shown
+    assert "\x1b" not in shown and "\x07" not in shown, shown
+    assert "\\x1b]52;c;b3duZWQ=\\x07 boom \\x1b[8mhidden" in shown and "# \\x1b[2J written" in shown, shown
+    (site / "_posts" / "2024-04-02-escapes.md").write_text(post("Bad", "<!-- snippet: sk\x1b[8mip -->\n" + GOOD_CODE))
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 2 and "\x1b" not in done.stdout + done.stderr, done.stderr
+    assert "_posts/2024-04-02-escapes.md:5: " in done.stderr, done.stderr
