@@ -122,7 +122,7 @@ class SnippetSession:
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.broken:
-            terminalreporter.write_line(self.broken, red=True)
+            terminalreporter.write_line(printable(self.broken), red=True)
         if not self.entries:
             return
         def write(line: str, **markup) -> None:
