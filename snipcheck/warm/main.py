@@ -79,16 +79,16 @@ class Cells:
                 idle.remove(fd)
 
     def hand(self, data: bytes, fds: list[int]) -> None:
-        """Pass the request to an idle cell, or to a new one if a CPU is free to make it; else it waits."""
+        """Pass the request to a cell now if its cell is never reused; else queue it (`serve` then unqueues)."""
         if data.endswith(b"network") or not self.jailed:  # (their cells are never reused)
             self.give(data, fds, data.endswith(b"network"))
         else:
             if not self.waiting:
                 self.progress = time.monotonic()
             self.waiting.append((data, fds))
-            self.unqueue()
 
     def unqueue(self) -> None:
+        """Hand waiting requests to idle cells, or to new ones while a CPU is free or the cells have stalled."""
         stalled = False
         while self.waiting:
             if not (self.idle[False] or self.ahead or stalled or not self.cpus_busy()):
