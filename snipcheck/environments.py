@@ -1,5 +1,5 @@
 """The Python environment snippets run in: the packages the site and the post declare, installed before any
-snippet runs (outside the sandbox) into a venv in `.cache/envs/<key>`, built once and reused while the
+snippet runs (by uv, in a jail of its own) into a venv in `.cache/envs/<key>`, built once and reused while the
 declarations and the interpreter stay the same.
 
 The jail mounts an environment read-only at `/env` and rewrites its `pyvenv.cfg`, so an environment must not
@@ -15,9 +15,12 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -117,8 +120,21 @@ def requirements(root: Path, front_matter: dict, post: Path) -> Requirements:
     declared = list(_site_requirements(root, *(_stamp(root / name) for name in ("_config.yml", REQUIREMENTS_TXT))))
     if front_matter.get("requirements") is not None:  # read again only for the lines
         match = FRONT_MATTER.match(decode(post, post.read_bytes()))
-        declared += _yaml_list(match.group(1) if match else "", ("requirements",), post)
+        for requirement in _yaml_list(match.group(1) if match else "", ("requirements",), post):
+            if local_path(requirement.text):
+                raise PostError(post, requirement.line, f"{requirement.text!r} names a file on this machine, which "
+                                "a post cannot make its snippets install", "Name a package from the index (or a "
+                                "URL); a package of your own is the site's to declare, in snippets/requirements.txt.")
+            declared.append(requirement)
     return Requirements(tuple(declared))
+
+
+def local_path(text: str) -> Path | None:
+    """The file a requirement such as `demo @ file:///home/me/demo.whl` names; None for any other."""
+    url = Parsed(text).url
+    if url and urllib.parse.urlsplit(url).scheme == "file":
+        return Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+    return None
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -187,9 +203,10 @@ def key(reqs: Requirements, facts: dict) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def ensure(root: Path, reqs: Requirements, python: str = sys.executable) -> Env:
+def ensure(root: Path, reqs: Requirements, python: str = sys.executable, jailed: bool = True) -> Env:
     """The environment with exactly these requirements for this interpreter: reused when it exists (a stat
-    and a small file read), otherwise built once, even by several processes at the same time."""
+    and a small file read), otherwise built once, even by several processes at the same time. `jailed`: the
+    packages are installed in the jail (see `_install`), unless the site opted out of it."""
     facts = interpreter(python)
     folder = Path(os.path.abspath(root)) / ENVS / key(reqs, facts)  # the jail mounts it: absolute
     env = _load(folder)
@@ -198,7 +215,7 @@ def ensure(root: Path, reqs: Requirements, python: str = sys.executable) -> Env:
         with _locked(folder.parent / f".{folder.name}.lock"):
             env = _load(folder)  # another process may have built it while we waited
             if env is None:
-                _build(folder, reqs, facts)
+                _build(folder, reqs, facts, jailed)
                 env = _load(folder)
     return env
 
@@ -231,7 +248,7 @@ def _locked(path: Path, wait: bool = True):
         yield True
 
 
-def _build(folder: Path, reqs: Requirements, facts: dict) -> None:
+def _build(folder: Path, reqs: Requirements, facts: dict, jailed: bool) -> None:
     """Build in a temporary folder beside it and rename, so an environment is complete or absent."""
     building = folder.with_name(f".{folder.name}.building")
     shutil.rmtree(building, ignore_errors=True)  # left by a build that was killed: we hold the lock
@@ -247,14 +264,18 @@ def _build(folder: Path, reqs: Requirements, facts: dict) -> None:
             python.unlink()
             shutil.copy2(real, python)
         if reqs.texts:
-            _install(uv, python, reqs)
+            _install(uv, building, reqs, jailed)
         site = next(building.glob("lib/*/site-packages"))
+        if any(inside.is_symlink() for inside in (building / "bin", building / "lib", site.parent, site)):
+            raise ToolError(f"installing {', '.join(reqs.texts)} left a link where the environment's own folders "
+                            "belong: a package tried to reach outside its environment, so none was made.")
         _relocate(building, site)
         packages = {dist.metadata["Name"]: dist.version for dist in importlib.metadata.distributions(path=[str(site)])}
         data = {"format": FORMAT, "python_version": facts["version"], "base_prefix": facts["base_prefix"],
                 "requirements": reqs.texts,
                 "packages": dict(sorted(packages.items(), key=lambda item: item[0].lower())),
                 "site_packages": str(site.relative_to(building)), "built_by": os.getpid(), "built_at": time.time()}
+        (building / MARKER).unlink(missing_ok=True)  # (a package's file by that name, or a link, is replaced)
         (building / MARKER).write_text(json.dumps(data, indent=1), encoding="utf-8")
         if folder.exists():  # damaged (no readable marker): replace it
             _remove(folder)
@@ -291,7 +312,14 @@ def _run(command: list) -> subprocess.CompletedProcess:
     return done
 
 
-def _install(uv: str | None, python: Path, reqs: Requirements) -> None:
+def _install(uv: str | None, building: Path, reqs: Requirements, jailed: bool) -> None:
+    """Install `reqs` into the environment being built. Installing runs a package's own code (building a
+    source distribution runs its setup script), and a post names its packages: so, unless the site opted out
+    of the jail, uv runs in one (`jail.install_command`)."""
+    if jailed:
+        _install_jailed(uv, building, reqs)
+        return
+    python = building / "bin" / "python"
     if uv:
         command = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python, *reqs.texts]
     elif importlib.util.find_spec("pip"):
@@ -303,6 +331,79 @@ def _install(uv: str | None, python: Path, reqs: Requirements) -> None:
     done = subprocess.run([str(part) for part in command], capture_output=True, text=True, env=uv_environment())
     if done.returncode:
         raise _install_error(reqs, (done.stderr or done.stdout).strip())
+
+
+DOWNLOADS = ".downloads"  # beside the environments: what jailed installs downloaded, theirs to reuse
+WALL_TOOLS = ("bwrap:", "unshare:", "mount:", "setpriv:", "mkdir:", "touch:", "sh:")  # the jail's, not uv's
+
+
+def _install_jailed(uv: str | None, building: Path, reqs: Requirements) -> None:
+    from . import jail
+    if uv is None:
+        raise ToolError(f"uv is not installed, so the snippets' packages cannot be installed in the jail: run "
+                        f"'{sys.executable} -m pip install uv'.")
+    cache = building.parent / DOWNLOADS
+    cache.mkdir(mode=0o700, exist_ok=True)
+    local, copies = [], building / ".local-sources"
+    for number, path in enumerate(path for path in map(local_path, reqs.texts) if path and path.exists()):
+        if path.is_dir():  # a source tree is built where it is: a copy, so nothing is written into the site's own
+            shutil.copytree(path, copies / str(number), symlinks=True)
+            local.append((copies / str(number), os.path.abspath(path), True))
+        else:
+            local.append((path, os.path.abspath(path), False))
+    owner = (os.geteuid(), os.getegid())
+    if owner[0] == 0:  # root's jail is nobody's (see jail.py): what it fills must be nobody's while it runs
+        for folder in (building, cache):
+            _own(folder, jail.NOBODY, jail.NOBODY)
+    try:
+        command = jail.install_command(
+            building, Path(uv), cache, ["pip", "install", "--quiet", "--compile-bytecode", "--python",
+                                        f"{jail.INSIDE['env']}/bin/python", *reqs.texts], _passed_on(), tuple(local))
+        try:
+            done = subprocess.run(command.argv, pass_fds=command.pass_fds, env=command.env or None,
+                                  capture_output=True, text=True)
+        finally:
+            for fd in command.pass_fds:
+                os.close(fd)
+    except jail.JailError as err:
+        raise ToolError(str(err)) from None
+    finally:
+        shutil.rmtree(copies, ignore_errors=True)
+        for folder in (building, cache):
+            _tame(folder, owner if owner[0] == 0 and folder == building else None)
+    if done.returncode:
+        output = (done.stderr or done.stdout).strip()
+        if output.startswith(WALL_TOOLS):
+            raise ToolError(str(jail.no_jail(output.splitlines()[0]))) from None
+        raise _install_error(reqs, output)
+
+
+def _passed_on() -> dict[str, str]:
+    """What uv needs from our environment inside the jail: its own settings (an index, credentials), proxies
+    and certificates."""
+    return {name: value for name, value in uv_environment().items()
+            if name.startswith("UV_") or name.lower().endswith("_proxy") or name in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+
+
+def _own(folder: Path, uid: int, gid: int) -> None:
+    """Everything in `folder` (links themselves, never followed) owned by uid:gid."""
+    os.chown(folder, uid, gid, follow_symlinks=False)
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.chown(os.path.join(parent, name), uid, gid, follow_symlinks=False)
+
+
+def _tame(folder: Path, owner: tuple[int, int] | None) -> None:
+    """What a jailed install left, made harmless outside: no set-user or set-group ID bit (a program that would
+    run as the builder for anyone who starts it), nothing others may write; and back to `owner`, if given."""
+    if owner:
+        _own(folder, *owner)
+    for parent, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = os.path.join(parent, name)
+            mode = os.lstat(path).st_mode
+            if not stat.S_ISLNK(mode) and mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH):
+                os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH))
 
 
 def _install_error(reqs: Requirements, output: str) -> PostError:
@@ -329,7 +430,7 @@ def _relocate(building: Path, site: Path) -> None:
             data = script.read_bytes()
             if shebang.match(data):
                 script.write_bytes(shebang.sub(RELOCATABLE, data, count=1))
-    for pth in site.glob("*.pth"):  # a .pth line that is a path may be relative to site-packages
+    for pth in (pth for pth in site.glob("*.pth") if not pth.is_symlink()):  # a path line may be relative
         lines = pth.read_text(encoding="utf-8").splitlines()
         fixed = [os.path.relpath(line, site) if line.startswith(str(building)) else line for line in lines]
         if fixed != lines:

@@ -69,6 +69,11 @@ def _in_usr(path: Path) -> bool:
     return path == Path("/usr") or Path("/usr") in path.parents
 
 
+def _in_system(path: Path) -> bool:
+    """Inside a folder every jail shows: /usr or /etc."""
+    return _in_usr(path) or path == Path("/etc") or Path("/etc") in path.parents
+
+
 def high_fd(fd: int) -> int:
     """`fd` moved to 10 or above: the root path's shell opens 3 to 9 itself (sh can name no higher ones)."""
     import fcntl
@@ -96,32 +101,85 @@ def python_base(env: Path) -> Path:
 def command(env: Path, control_fd: int) -> Command:
     """The command line that starts the warm interpreter for `env` inside the jail. `control_fd` must be 10 or
     above (see `high_fd`)."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise no_jail("bubblewrap (`bwrap`) is not installed")
     base = python_base(env)
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    home = "/usr/bin" if _in_usr(base) else f"{INSIDE['python']}/bin"
-    cfg = f"home = {home}\ninclude-system-site-packages = false\nversion = {version}\n"
-    data = {"/env/pyvenv.cfg": _data_fd(cfg), "/etc/passwd": _data_fd(PASSWD), "/etc/group": _data_fd(GROUP)}
-    sources = {"env": env, "warm": WARM} | ({} if _in_usr(base) else {"python": base})
-    as_root = os.geteuid() == 0
-    staged = {name: f"/tmp/{name}" if as_root else str(path) for name, path in sources.items()}
-    args = [bwrap, "--unshare-user", "--uid", "1000", "--gid", "1000", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "snippet", "--die-with-parent", "--new-session",
-            "--as-pid-1",  # the warm interpreter reaps; bwrap then waits for the whole jail to end before it exits
-            *_system(), "--ro-bind", staged["env"], INSIDE["env"], "--ro-bind", staged["warm"], INSIDE["warm"]]
-    if "python" in staged:
-        args += ["--ro-bind", staged["python"], INSIDE["python"]]
-    for target, fd in data.items():
-        args += ["--ro-bind-data", str(fd), target]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp", "--dir", "/run/snippet",
-             "--dir", "/home/snippet", "--remount-ro", "/", "--chdir", "/home/snippet", "--clearenv"]
+    sources = {"env": (env, INSIDE["env"]), "warm": (WARM, INSIDE["warm"])} | _python(base) | _resolver()
+    args, data = _walls(sources, base)  # (the network is the host's: each cell takes its own but for `network`)
+    args += ["--dir", "/run/snippet", "--remount-ro", "/"]
     for key, value in environment(base).items():
         args += ["--setenv", key, value]
     args += ["--", "/env/bin/python", "-X", "dev", f"{INSIDE['warm']}/main.py", str(control_fd), "jailed"]
-    if as_root:
-        args = _as_nobody(sources, args)
+    return _entered(sources, args, data)
+
+
+def install_command(building: Path, uv: Path, cache: Path, uv_args: list[str], env: dict[str, str],
+                    local: tuple[tuple[Path, str, bool], ...] = ()) -> Command:
+    """`uv <uv_args>` for an environment being built, in a jail of its own: installing a package may run its
+    code (building a source distribution runs its setup script), and a post names the packages. The install
+    sees what a snippet sees, with the network (it downloads), the environment it fills at /env and the site's
+    download cache at /cache writable, and the packages the site declares as files, `local`: (what to show,
+    where, writable). `env`: the proxy, index and certificate settings to pass on."""
+    base = python_base(building)
+    sources = {"env": (building, INSIDE["env"]), "cache": (cache, "/cache"), "uv": (uv, "/opt/uv/uv")}
+    sources |= _python(base) | _resolver()
+    sources |= {f"local{number}": (path, inside) for number, (path, inside, _) in enumerate(local)}
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):  # certificates outside /etc and /usr: visible read-only
+        if env.get(name) and os.path.exists(env[name]) and not _in_system(Path(env[name])):
+            sources[name.lower()] = (Path(env[name]), os.path.abspath(env[name]))
+    writable = {"env", "cache"} | {f"local{number}" for number, (_, _, rw) in enumerate(local) if rw}
+    args, data = _walls(sources, base, writable=writable, as_pid_1=False)  # (bubblewrap reaps builds)
+    args += ["--remount-ro", "/"]
+    own = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TZ": "UTC",
+           "UV_CACHE_DIR": "/cache", "UV_PYTHON_DOWNLOADS": "never"}
+    if _shared_libpython(base):
+        own["LD_LIBRARY_PATH"] = f"{INSIDE['python']}/lib"
+    for key, value in {**env, **own}.items():
+        args += ["--setenv", key, value]
+    args += ["--", "/opt/uv/uv", *uv_args]
+    return _entered(sources, args, data)
+
+
+def _python(base: Path) -> dict[str, tuple[Path, str]]:
+    return {} if _in_usr(base) else {"python": (base, INSIDE["python"])}
+
+
+def _resolver() -> dict[str, tuple[Path, str]]:
+    """Where /etc/resolv.conf leads when it is a link out of /etc (systemd-resolved's /run/systemd/resolve on
+    Ubuntu): without it, names would not resolve."""
+    real = Path(os.path.realpath("/etc/resolv.conf"))
+    if real.exists() and not _in_system(real):
+        return {"resolver": (real.parent, str(real.parent))}
+    return {}
+
+
+def _walls(sources: dict[str, tuple[Path, str]], base: Path, writable: frozenset[str] | set[str] = frozenset(),
+           as_pid_1: bool = True) -> tuple[list[str], dict[str, int]]:
+    """bubblewrap's arguments for a jail with `sources` bound at their places inside, read-only unless named
+    in `writable`, and the data files they need (pyvenv.cfg, passwd, group)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise no_jail("bubblewrap (`bwrap`) is not installed")
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    home = "/usr/bin" if _in_usr(base) else f"{INSIDE['python']}/bin"
+    cfg = f"home = {home}\ninclude-system-site-packages = false\nversion = {version}\nrelocatable = true\n"
+    data = {"/env/pyvenv.cfg": _data_fd(cfg), "/etc/passwd": _data_fd(PASSWD), "/etc/group": _data_fd(GROUP)}
+    as_root = os.geteuid() == 0
+    args = [bwrap, "--unshare-user", "--uid", "1000", "--gid", "1000", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "snippet", "--die-with-parent",
+            "--new-session"]
+    if as_pid_1:  # our process reaps; bwrap then waits for the whole jail to end before it exits
+        args.append("--as-pid-1")
+    args += [*_system(), "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/var/tmp",
+             "--dir", "/home/snippet", "--chdir", "/home/snippet", "--clearenv"]
+    for name, (path, inside) in sources.items():  # (after /tmp: a source may go there)
+        args += ["--bind" if name in writable else "--ro-bind", f"/tmp/{name}" if as_root else str(path), inside]
+    for target, fd in data.items():
+        args += ["--ro-bind-data", str(fd), target]
+    return args, data
+
+
+def _entered(sources: dict[str, tuple[Path, str]], args: list[str], data: dict[str, int]) -> Command:
+    if os.geteuid() == 0:
+        args = _as_nobody({name: path for name, (path, _) in sources.items()}, args)
     return Command(args, {}, list(data.values()))
 
 
@@ -141,8 +199,8 @@ def _as_nobody(sources: dict[str, Path], bwrap_args: list[str]) -> list[str]:
     mount them on a fresh /tmp where nobody can reach them, and only then drop to nobody and start bubblewrap."""
     names = list(sources)
     opens = " ".join(f'{3 + i}<"${i + 1}"' for i in range(len(names)))
-    binds = " && ".join(f"mkdir /tmp/{name} && mount --bind /proc/self/fd/{3 + i} /tmp/{name}"
-                        for i, name in enumerate(names))
+    binds = " && ".join(f"{'mkdir' if sources[name].is_dir() else 'touch'} /tmp/{name} && "
+                        f"mount --bind /proc/self/fd/{3 + i} /tmp/{name}" for i, name in enumerate(names))
     closes = " ".join(f"{3 + i}<&-" for i in range(len(names)))
     setpriv = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all",
                "--bounding-set=-all", "--"]

@@ -13,9 +13,9 @@ from .interpreter import Interpreter
 from .plan import Job
 
 
-def _site_env(root: Path):
+def _site_env(root: Path, jailed: bool):
     from . import environments
-    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"))
+    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"), jailed=jailed)
 
 
 def default_jobs() -> int:
@@ -61,7 +61,7 @@ class Runner:
         future fails only if no jail can be made; other errors are left for the run to report with their post."""
         async def start():
             try:
-                env = await asyncio.get_running_loop().run_in_executor(None, _site_env, root)
+                env = await asyncio.get_running_loop().run_in_executor(None, _site_env, root, self.jailed)
             except Exception:
                 return
             try:

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from snipcheck import environments
-from snipcheck.environments import (MARKER, Requirement, Requirements, ensure, pep723_header, prune, requirements,
-                                    uv_environment)
-from snipcheck.errors import PostError
+from snipcheck.environments import (DOWNLOADS, MARKER, Requirement, Requirements, ensure, pep723_header, prune,
+                                    requirements, uv_environment)
+from snipcheck.errors import PostError, ToolError
 from snipcheck.imports import Missing, undeclared
 
 POST = """---
@@ -189,7 +189,7 @@ def test_two_processes_build_one_environment_together(tmp_path):
     assert [builder.returncode for builder in builders] == [0, 0], outputs
     assert outputs[0][0] == outputs[1][0]  # the same builder's pid: one built it, the other waited and reused it
     folders = os.listdir(tmp_path / ".cache" / "envs")
-    assert [name for name in folders if not name.endswith(".lock")] == [outputs[0][0].split()[1]]
+    assert [name for name in folders if not name.endswith(".lock") and name != DOWNLOADS] == [outputs[0][0].split()[1]]
 
 
 def test_a_package_that_cannot_be_installed_names_its_declaration_and_leaves_nothing(tmp_path, monkeypatch):
@@ -201,13 +201,17 @@ def test_a_package_that_cannot_be_installed_names_its_declaration_and_leaves_not
     message = str(refused.value)
     assert message.startswith("snippets/requirements.txt:2: cannot install 'snipcheck-no-such-package-zz9'"), message
     assert "pypi.org" in message
-    assert [p.name for p in (tmp_path / ".cache" / "envs").iterdir() if not p.name.endswith(".lock")] == []
+    assert [p.name for p in (tmp_path / ".cache" / "envs").iterdir()
+            if not p.name.endswith(".lock") and p.name != DOWNLOADS] == []
 
 
 def test_without_uv_venv_and_pip_build_the_same_kind_of_environment(tmp_path, monkeypatch):
     monkeypatch.setattr(environments, "_uv", lambda: None)  # uv absent: the fallback runs for real
     wheel = demo_wheel(tmp_path)
-    env = ensure(tmp_path / "site", Requirements((Requirement(f"snipcheck-demo @ {wheel.as_uri()}", tmp_path, 1),)))
+    reqs = Requirements((Requirement(f"snipcheck-demo @ {wheel.as_uri()}", tmp_path, 1),))
+    with pytest.raises(ToolError, match="uv is not installed"):  # the jail's install needs uv
+        ensure(tmp_path / "jailed", reqs)
+    env = ensure(tmp_path / "site", reqs, jailed=False)  # (the fallback serves sites that opted out of the jail)
     assert env.packages == {"snipcheck-demo": "1.0"}
     assert env.python.is_file() and not env.python.is_symlink()
     moved = tmp_path / "moved"

@@ -13,7 +13,7 @@ import pytest
 from jail_runs import repo_files
 
 USER = "snipcheck-test"
-TESTS = ["tests/test_jail.py", "tests/test_forked_like_python.py"]
+TESTS = ["tests/test_jail.py", "tests/test_forked_like_python.py", "tests/test_install_jail.py"]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="already a normal user: the jail tests run as this user")
 
