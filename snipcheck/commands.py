@@ -57,7 +57,7 @@ def _prefetch(prepared, runner, no_cache: bool):
         for job in jobs:
             if not (job.shows and job.output_expected):  # such a block is verified by its program's output
                 file = post_folder(root / "snippets", post) / job.snippet.name
-                futures[cache.key(job, runner.jailed)] = runner.verify(job, file, folder)
+                futures[cache.key(job, runner.jailed), file] = runner.verify(job, file, folder)
     return Prefetch(runner, futures, {root: prepared})
 
 

@@ -122,7 +122,7 @@ class SnippetItem(pytest.Item):
             return
         session = self.config.stash[SESSION]
         folder = None if self.config.getoption("snippet_no_cache") else self.root / ".cache" / "snippets"
-        self.future = session.prefetched.pop(cache.key(self.job, session.runner.jailed), None) or \
+        self.future = session.prefetched.pop((cache.key(self.job, session.runner.jailed), self.file), None) or \
             session.runner.verify(self.job, self.file, folder)
         if self.job.kind == "python" and self.config.getoption("snippet_update"):
             self.twin = session.runner.verify(self.job, self.file, None)  # re-recorded only if it repeats

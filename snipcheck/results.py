@@ -21,7 +21,8 @@ WORDS = {VERIFIED: ("passed", "V", "VERIFIED"),  # "passed": CI reads pytest's c
 
 
 class Prefetch:
-    """Runs started before pytest (by `invoke test-snippets`, while pytest starts up), by cache key."""
+    """Runs started before pytest (by `invoke test-snippets`, while pytest starts up), by cache key and snippet
+    file: blocks with the same code (in two posts, say) each have their own run, as each has its recorded output."""
 
     def __init__(self, runner: Runner, futures: dict, sites: dict):
         self.runner, self.futures, self.sites = runner, futures, sites

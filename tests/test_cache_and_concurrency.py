@@ -154,3 +154,23 @@ def test_the_preview_reverifies_a_saved_post(site):
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+
+
+def test_blocks_with_the_same_code_each_run_once(tmp_path, monkeypatch):
+    """Runs start before pytest does, and each item then takes its own: two blocks with the same code (in two
+    posts) must not share one, nor leave one unused and start another."""
+    from snipcheck import commands
+    from snipcheck.runner import Runner
+    same = '```python\nprint("the same in both posts")\n```\n'
+    blog = make_site(tmp_path / "blog", {"2024-03-01-a.md": post("A", same), "2024-03-02-b.md": post("B", same)})
+    started, verify = [], Runner.verify
+
+    def counted(self, job, snippet_file, folder):
+        started.append(Path(snippet_file).relative_to(blog).as_posix())
+        return verify(self, job, snippet_file, folder)
+
+    monkeypatch.setattr(Runner, "verify", counted)
+    monkeypatch.chdir(blog)
+    commands.test_snippets(blog, no_cache=True, extra=["-p", "no:cacheprovider", "-q"])
+    assert sorted(started) == ["snippets/2024-03-01-a/01.py", "snippets/2024-03-02-b/01.py"]
+    assert json.loads((blog / "reports" / "snippets.json").read_text())["snippets"][1]["status"] == "verified"
