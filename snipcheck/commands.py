@@ -156,7 +156,7 @@ def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra)
     from .jail import JailError
     from .prepare import site_settings
     from .runner import Runner
-    overrides = {"timeout": timeout, "jail": False if no_jail else None}
+    overrides = {"timeout": timeout, "timeout_cap": timeout, "jail": False if no_jail else None}
     try:
         settings = site_settings(root, **overrides)
     except PostError as err:

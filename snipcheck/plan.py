@@ -38,7 +38,7 @@ class Job:
 
     @property
     def timeout(self) -> float:
-        return self.snippet.directives.timeout or self.settings.timeout
+        return self.settings.timeout_for(self.snippet.directives.timeout)
 
     @property
     def network(self) -> bool:

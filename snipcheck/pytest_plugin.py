@@ -23,7 +23,8 @@ OVERRIDES = {"snippet_timeout": "timeout", "snippet_memory": "memory", "snippet_
 def pytest_addoption(parser):
     group = parser.getgroup("snipcheck", "verify the code snippets of Jekyll posts")
     group.addoption("--snippet-timeout", type=float, default=None, metavar="SECONDS",
-                    help="stop a block (and all it started) after this long; default: _config.yml, else 30")
+                    help="stop a block (and all it started) after this long, whatever its own `timeout` "
+                         "directive says; default: _config.yml, else 30")
     group.addoption("--snippet-update", action="store_true",
                     help="re-record each block's output (NN.out) instead of comparing with it")
     group.addoption("--snippet-jobs", type=int, default=None, metavar="N",
@@ -46,6 +47,7 @@ def pytest_addoption(parser):
 
 def overrides(config) -> dict:
     chosen = {name: config.getoption(option) for option, name in OVERRIDES.items()}
+    chosen["timeout_cap"] = chosen["timeout"]  # the builder's limit for the run: no directive goes past it
     if config.getoption("snippet_no_jail"):
         chosen["jail"] = False
     return chosen

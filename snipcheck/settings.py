@@ -13,7 +13,8 @@ with a directive before every block:
       timeline: true       # false: no figure of what the event loop did, under any example
       requirements: [aiohttp]   # see environments.py
 
-Command-line flags win over these; directives before a block win over both."""
+Command-line flags win over these; directives before a block win over both, but for one thing: a block's own
+`timeout` never goes past `--timeout` given on the command line, the builder's limit for that run."""
 
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -32,13 +33,19 @@ class Settings:
     strict: bool = False
     jail: bool = True
     timeline: bool = True
+    timeout_cap: float | None = None  # `--timeout` on the command line: no block runs longer, whatever it says
 
     def but(self, **changes) -> "Settings":
         """These settings with the given ones changed (None: unchanged)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def timeout_for(self, asked: float | None) -> float:
+        """A block's timeout: the one its directive asks for, else the site's, never past the command line's."""
+        wanted = asked or self.timeout
+        return min(wanted, self.timeout_cap) if self.timeout_cap else wanted
 
-KNOWN = {f.name: f.type for f in fields(Settings)} | {"requirements": list}
+
+KNOWN = {f.name: f.type for f in fields(Settings) if f.name != "timeout_cap"} | {"requirements": list}
 
 
 def from_config(config: dict, path: Path) -> Settings:

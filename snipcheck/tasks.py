@@ -12,7 +12,8 @@ from .errors import EXIT_INTERRUPTED, EXIT_TOOL_BROKE, INTERRUPTED, Refused, Too
 
 POST_HELP = "a post to work on (repeatable); default: every post in _posts/"
 SNIPPET_HELP = {"post": POST_HELP,
-                "timeout": "seconds before a block is stopped (default: `snippets: timeout` in _config.yml, else 30)",
+                "timeout": "seconds before a block is stopped, whatever its own `timeout` directive says (default: "
+                           "`snippets: timeout` in _config.yml, else 30, and a directive may ask for more)",
                 "no_jail": "run snippets WITHOUT the bubblewrap jail, only where none can be made (they can then read "
                            "and change your files; also `snippets: {jail: false}` in _config.yml)",
                 "update": "re-record what the snippets print (snippets/<post>/NN.out)",
@@ -82,9 +83,9 @@ def blog_tasks(root: Path) -> Collection:
         print(f"Built the site into {built.relative_to(root)}/")
 
     @task(pre=[setup], help={"port": "port to serve on (default 4000)", "timeout": SNIPPET_HELP["timeout"]})
-    def serve(c, port=4000, timeout=30.0):
+    def serve(c, port=4000, timeout=0.0):
         """Preview on http://127.0.0.1:4000: verify, serve, and on each save verify that post again and rebuild."""
         from . import preview
-        preview.serve(root, port=int(port), timeout=float(timeout))
+        preview.serve(root, port=int(port), timeout=float(timeout) or None)
 
     return Collection(setup, extract, test_snippets, build, serve)

@@ -152,6 +152,19 @@ def test_a_hanging_snippet_times_out(tmp_path):
     assert "_posts/2024-02-03-hang.md:6: timed out after 1 s" in done.stdout
 
 
+def test_a_post_cannot_ask_for_more_time_than_the_command_line_gives(tmp_path):
+    """A block's `timeout` directive raises the site's limit, but `--timeout` is the builder's word for the run:
+    else a post could hold every build (a pull request's check, say) as long as it liked."""
+    slow = "<!-- snippet: timeout 600 -->\n```python\nimport time\ntime.sleep(1.5)\nprint('slept')\n```\n"
+    site = make_site(tmp_path / "blog", {"2024-02-03-slow.md": post("Slow", slow)})
+    (site / "_config.yml").write_text((site / "_config.yml").read_text() + "\nsnippets:\n  timeout: 1\n")
+    assert invoke(site, "test-snippets").returncode == 0  # the directive wins over the site's second
+    done = invoke(site, "test-snippets", "--no-cache", "--timeout", "1")
+    assert done.returncode == 1
+    assert "_posts/2024-02-03-slow.md:7: timed out after 1 s (--timeout 1: its own `timeout 600` asks more)" \
+        in done.stdout, done.stdout[-2000:]
+
+
 def test_build_publishes_the_seed_post_with_its_verified_output(tmp_path):
     site = make_site(tmp_path / "blog", seed=True)
     done = invoke(site, "build")

@@ -34,7 +34,7 @@ def request(job: Job) -> tuple[dict, dict[int, float]]:
             step["examples"] = [{"source": e.source, "line": e.line, "kind": e.kind} for e in examples
                                 if e.kind != "magic"]
         steps.append(step)
-        timeouts[snippet.index] = snippet.directives.timeout or job.settings.timeout
+        timeouts[snippet.index] = job.settings.timeout_for(snippet.directives.timeout)
     s = job.settings
     return {"steps": steps, "network": job.network, "disk_mb": s.disk, "slow_callback": s.slow_callback,
             "timeline": s.timeline and not job.snippet.directives.no_timeline,
@@ -181,6 +181,9 @@ def judge_program(job: Job, done, checker: str) -> Result:
 def _timed_out(job: Job, done) -> str:
     at = done.timed_out_step
     if at in (None, job.snippet.index):
+        asked = job.snippet.directives.timeout
+        if asked and asked > job.timeout:  # cut short by the command line
+            return f"timed out after {job.timeout:g} s (--timeout {job.timeout:g}: its own `timeout {asked:g}` asks more)"
         return f"timed out after {job.timeout:g} s"
     return f"timed out in block {at:02d}, which this block needs and runs first"
 
