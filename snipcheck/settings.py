@@ -6,7 +6,7 @@ with a directive before every block:
       network: false       # blocks may use the network
       memory: 1024         # MB per process, and for all of a snippet's processes together
       processes: 256       # processes (and threads) per snippet
-      disk: 256            # MB of files a snippet may write
+      disk: 256            # MB of files a snippet may write (and 256 files or folders per MB)
       slow_callback: 0.1   # seconds a callback may block the event loop
       strict: false        # a block that needs an undeclared package, the network or a service fails
       jail: true           # false: run snippets without the jail (only where none can be made)
@@ -38,6 +38,12 @@ class Settings:
     def but(self, **changes) -> "Settings":
         """These settings with the given ones changed (None: unchanged)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def files(self) -> int:
+        """Files and folders a snippet may make: each costs the kernel about 1 KB that no size counts (an empty
+        file, a folder), so a loop of mkdir would take gigabytes. One per 4 KB block of its disk."""
+        return self.disk * 256
 
     def timeout_for(self, asked: float | None) -> float:
         """A block's timeout: the one its directive asks for, else the site's, never past the command line's."""

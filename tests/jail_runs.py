@@ -18,9 +18,10 @@ def empty_env(root: Path) -> environments.Env:
     return environments.ensure(root, environments.Requirements())
 
 
-def request(code: str, *, network: bool = False, disk_mb: int = 16, **limits) -> dict:
+def request(code: str, *, network: bool = False, disk_mb: int = 16, files: int | None = None, **limits) -> dict:
     return {"steps": [{"index": 1, "file": "01.py", "kind": "program", "code": code, "own": True}],
-            "network": network, "disk_mb": disk_mb, "slow_callback": 0.1, "limits": {**LIMITS, **limits}}
+            "network": network, "disk_mb": disk_mb, "files": files or disk_mb * 256, "slow_callback": 0.1,
+            "limits": {**LIMITS, **limits}}
 
 
 async def _run_all(env, requests: list[dict], timeout: float, jailed: bool) -> list[Completed]:

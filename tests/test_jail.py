@@ -142,6 +142,24 @@ with open('big', 'wb') as file:
     assert done.returncode == 1 and done.disk_full and "No space left on device" in done.stderr
 
 
+def test_making_files_stops_at_the_disk_limit_even_when_they_are_empty(env):
+    # Each empty file or folder costs the kernel about 1 KB that no size counts: a loop of mkdir took 800 MB of
+    # kernel memory in 8 s, past both the disk and the memory limit.
+    done = run(env, """
+import os
+made = 0
+try:
+    while True:
+        os.mkdir(f"/tmp/{made}")
+        made += 1
+except OSError as err:
+    print(made, err.strerror)
+""", disk_mb=8, files=2000)
+    assert done.returncode == 0 and done.disk_full, done.stderr
+    made, why = done.stdout.split(" ", 1)
+    assert 1900 < int(made) < 2000 and why == "No space left on device\n"
+
+
 def test_a_file_larger_than_the_file_limit_is_refused(env):
     done = run(env, "open('big', 'wb').write(b'x' * 32 * 1024 * 1024)\n", disk_mb=64, file_mb=4)
     assert done.returncode == 1 and "File too large" in done.stderr

@@ -165,6 +165,16 @@ def test_a_post_cannot_ask_for_more_time_than_the_command_line_gives(tmp_path):
         in done.stdout, done.stdout[-2000:]
 
 
+def test_a_snippet_making_files_without_end_stops_at_the_disk_limit(tmp_path):
+    endless = "```python\nimport os\nmade = 0\nwhile True:\n    os.mkdir(f'/tmp/{made}')\n    made += 1\n```\n"
+    site = make_site(tmp_path / "blog", {"2024-02-04-files.md": post("Files", endless)})
+    (site / "_config.yml").write_text((site / "_config.yml").read_text() + "\nsnippets:\n  disk: 4\n")
+    done = invoke(site, "test-snippets", "--timeout", "20")
+    assert done.returncode == 1
+    assert "_posts/2024-02-04-files.md:6: disk limit (4 MB, 1024 files and folders): OSError: [Errno 28] No space " \
+           "left on device" in done.stdout, done.stdout[-2000:]
+
+
 def test_build_publishes_the_seed_post_with_its_verified_output(tmp_path):
     site = make_site(tmp_path / "blog", seed=True)
     done = invoke(site, "build")

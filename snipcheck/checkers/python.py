@@ -36,8 +36,8 @@ def request(job: Job) -> tuple[dict, dict[int, float]]:
         steps.append(step)
         timeouts[snippet.index] = job.settings.timeout_for(snippet.directives.timeout)
     s = job.settings
-    return {"steps": steps, "network": job.network, "disk_mb": s.disk, "slow_callback": s.slow_callback,
-            "timeline": s.timeline and not job.snippet.directives.no_timeline,
+    return {"steps": steps, "network": job.network, "disk_mb": s.disk, "files": s.files,
+            "slow_callback": s.slow_callback, "timeline": s.timeline and not job.snippet.directives.no_timeline,
             "limits": {"memory_mb": s.memory, "processes": s.processes, "file_mb": s.disk}}, timeouts
 
 
@@ -115,8 +115,8 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
         return outcome.fail(f"process limit ({s.processes} processes and threads): "
                             f"{error or f'exit status {done.returncode}'}; start fewer processes or threads")
     if done.disk_full or re.search(r"No space left on device|File too large|\[Errno 27\]", text):
-        return outcome.fail(f"disk limit ({s.disk} MB): {error or 'the snippet filled its files'}; "
-                            "write less data")
+        return outcome.fail(f"disk limit ({s.disk} MB, {s.files} files and folders): "
+                            f"{error or 'the snippet filled its files'}; write less data, or fewer files")
     if done.memory_full:
         return outcome.fail(f"memory limit ({s.memory} MB): its processes together used more, and were stopped; "
                             "make the example use less memory, or allow more (`snippets: {memory: MB}` in "

@@ -88,7 +88,7 @@ def serve(link: socket.socket, jailed: bool, reusable: bool) -> None:
         request, pipes = message
         if jailed:
             try:
-                capped = walls.private_files(request["disk_mb"], disk_mb)
+                capped = walls.private_files(request["disk_mb"], request["files"], disk_mb)
             except OSError as error:
                 report(pipes[3], {"error": f"could not prepare the snippet's files: {error}"})
                 os._exit(1)

@@ -71,12 +71,13 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
 
 
-def private_files(disk_mb: int, current: int | None) -> int:
-    """Called in the cell, PID 1 of its namespaces, before each snippet: the first time, one capped tmpfs for home,
-    /tmp, /var/tmp and /dev/shm and a /proc that shows this namespace's processes only; later, only a new cap
-    if this snippet's differs. Returns the cap."""
+def private_files(disk_mb: int, files: int, current: int | None) -> int:
+    """Called in the cell, PID 1 of its namespaces, before each snippet: the first time, one tmpfs for home,
+    /tmp, /var/tmp and /dev/shm, capped in size and in files and folders (each costs the kernel memory that no
+    size counts), and a /proc that shows this namespace's processes only; later, only new caps if this snippet's
+    differ. Returns the size cap."""
     if current is None:
-        mount("snippet", AREA, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk_mb}m,mode=0755")
+        mount("snippet", AREA, "tmpfs", MS_NOSUID | MS_NODEV, f"{_caps(disk_mb, files)},mode=0755")
         for name, target in SHARED_FROM_AREA.items():
             os.mkdir(f"{AREA}/{name}")
             os.chmod(f"{AREA}/{name}", MODES[name])  # not as the umask would have it: /tmp is 1777
@@ -90,8 +91,12 @@ def private_files(disk_mb: int, current: int | None) -> int:
         with open("/proc/sys/user/max_user_namespaces", "w") as file:
             file.write("0")
     elif disk_mb != current:
-        mount("snippet", AREA, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, f"size={disk_mb}m")
+        mount("snippet", AREA, None, MS_REMOUNT | MS_NOSUID | MS_NODEV, _caps(disk_mb, files))
     return disk_mb
+
+
+def _caps(disk_mb: int, files: int) -> str:
+    return f"size={disk_mb}m,nr_inodes={files}"
 
 
 def first_pid_next() -> None:
@@ -237,9 +242,10 @@ def _memory(pid: str, exact: bool) -> int:
 
 
 def disk_full() -> bool:
-    """Whether the snippet's tmpfs filled up (a few blocks are never handed out, so "nearly" counts)."""
+    """Whether the snippet's tmpfs filled up, with data or with files (a few blocks are never handed out, so
+    "nearly" counts)."""
     stat = os.statvfs(AREA)
-    return stat.f_bavail * stat.f_frsize < 64 * 1024
+    return stat.f_bavail * stat.f_frsize < 64 * 1024 or stat.f_favail < 8
 
 
 def unjailed_home() -> str:
