@@ -299,6 +299,23 @@ print('held them all')
     assert done.memory_full and "held them all" not in done.stdout, (done.stdout, done.stderr)
 
 
+def test_shared_memory_that_no_process_maps_counts_toward_the_limit(env):
+    done = run(env, """
+import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+size = 64 * 1024 * 1024
+for _ in range(8):  # a System V segment keeps its pages after the last detach: in no process's memory
+    segment = libc.shmget(0, ctypes.c_size_t(size), 0o1600)  # IPC_PRIVATE, IPC_CREAT
+    address = libc.shmat(segment, None, 0)
+    ctypes.memset(address, 1, size)
+    libc.shmdt(ctypes.c_void_p(address))
+print('held them all')
+time.sleep(30)
+""", memory_mb=256, timeout=20)
+    assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
+
+
 def test_a_snippet_cannot_make_a_user_namespace_of_its_own(env):
     done = run(env, """
 import ctypes, os

@@ -153,7 +153,7 @@ def _wait(pid: int, job: int, jailed: bool, memory: int) -> tuple[int | None, in
             if job in ready:
                 return None, most, over
             if jailed:
-                count, used = walls.usage(memory if exited not in ready else 0)  # (ended: killed next)
+                count, used = walls.usage(memory if exited not in ready else 0, pid)  # (ended: killed next)
                 most = max(most, count)
                 if memory and used > memory and not over:
                     over = True

@@ -205,19 +205,56 @@ def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None
     _check(_libc.capset(header, data), "capset")
 
 
-def usage(limit: int) -> tuple[int, int]:
+def usage(limit: int, snippet: int) -> tuple[int, int]:
     """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
     given) the memory its processes use together: their own share of what they wrote (anonymous and shared
-    memory, swapped or not), and memfd files they hold, which live in no process's memory until mapped. Counted
+    memory, swapped or not), memfd files they hold and System V shared memory that none maps, both of which live
+    in no process's memory (see `_unmapped_shm`; `snippet`: the snippet's PID, in its IPC namespace). Counted
     cheaply first, from each process's resident and swapped pages, which count a page shared since a fork once
     per process: a bound from above. Only a bound over `limit` is counted again exactly, by shares
     (smaps_rollup walks every page table: a quarter of a millisecond a process, every 50 ms, in every cell)."""
     pids = [name for name in os.listdir("/proc") if name.isdigit()]
     theirs = [pid for pid in pids if pid != "1"] if limit else []  # (1: the cell)
-    used = sum(_memory(pid, exact=False) for pid in theirs)
+    held = _unmapped_shm(snippet) if limit else 0
+    used = held + sum(_memory(pid, exact=False) for pid in theirs)
     if used > limit:
-        used = sum(_memory(pid, exact=True) for pid in theirs)
+        used = held + sum(_memory(pid, exact=True) for pid in theirs)
     return len(pids), used
+
+
+def _unmapped_shm(pid: int) -> int:
+    """Bytes of the System V shared memory segments that no process maps, in the IPC namespace of process `pid`
+    (each snippet has its own): a segment keeps its pages after the last detach, until removed or the namespace
+    ends. The cell looks from inside that namespace for a moment, and comes back to its own."""
+    try:
+        own = os.open("/proc/self/ns/ipc", os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        theirs = os.open(f"/proc/{pid}/ns/ipc", os.O_RDONLY)
+    except OSError:  # it exited meanwhile
+        os.close(own)
+        return 0
+    held = 0
+    try:
+        if _libc.setns(theirs, CLONE_NEWIPC) != 0:
+            return 0
+        try:
+            with open("/proc/sysvipc/shm", "rb") as segments:
+                next(segments, None)  # the header
+                for line in segments:
+                    fields = line.split()
+                    if len(fields) >= 16 and fields[6] == b"0":  # nattch
+                        held += int(fields[14]) + int(fields[15])  # rss + swap, in bytes
+        finally:
+            if _libc.setns(own, CLONE_NEWIPC) != 0:
+                os._exit(1)  # a cell that cannot come back must not go on: as PID 1, it takes the snippet along
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(theirs)
+        os.close(own)
+    return held
 
 
 def _memory(pid: str, exact: bool) -> int:
