@@ -316,6 +316,23 @@ time.sleep(30)
     assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
 
 
+def test_messages_waiting_in_queues_count_toward_the_limit(env):
+    done = run(env, """
+import ctypes, time
+libc = ctypes.CDLL(None, use_errno=True)
+class Message(ctypes.Structure):
+    _fields_ = [("mtype", ctypes.c_long), ("mtext", ctypes.c_char * 8192)]
+message = Message(1, b"x" * 8192)
+for _ in range(32000):  # up to 16 KB in each of 32000 System V queues: in no process's memory
+    queue = libc.msgget(0, 0o1600)
+    while libc.msgsnd(queue, ctypes.byref(message), 8192, 0o4000) == 0:  # IPC_NOWAIT
+        pass
+print('queued them all')
+time.sleep(30)
+""", memory_mb=256, timeout=20)
+    assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
+
+
 def test_a_snippet_cannot_make_a_user_namespace_of_its_own(env):
     done = run(env, """
 import ctypes, os

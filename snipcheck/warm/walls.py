@@ -208,24 +208,25 @@ def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None
 def usage(limit: int, snippet: int) -> tuple[int, int]:
     """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
     given) the memory its processes use together: their own share of what they wrote (anonymous and shared
-    memory, swapped or not), memfd files they hold and System V shared memory that none maps, both of which live
-    in no process's memory (see `_unmapped_shm`; `snippet`: the snippet's PID, in its IPC namespace). Counted
+    memory, swapped or not), memfd files they hold, and System V shared memory that none maps and messages in
+    queues, which live in no process's memory (see `_ipc_held`; `snippet`: the snippet's PID). Counted
     cheaply first, from each process's resident and swapped pages, which count a page shared since a fork once
     per process: a bound from above. Only a bound over `limit` is counted again exactly, by shares
     (smaps_rollup walks every page table: a quarter of a millisecond a process, every 50 ms, in every cell)."""
     pids = [name for name in os.listdir("/proc") if name.isdigit()]
     theirs = [pid for pid in pids if pid != "1"] if limit else []  # (1: the cell)
-    held = _unmapped_shm(snippet) if limit else 0
+    held = _ipc_held(snippet) if limit else 0
     used = held + sum(_memory(pid, exact=False) for pid in theirs)
     if used > limit:
         used = held + sum(_memory(pid, exact=True) for pid in theirs)
     return len(pids), used
 
 
-def _unmapped_shm(pid: int) -> int:
-    """Bytes of the System V shared memory segments that no process maps, in the IPC namespace of process `pid`
-    (each snippet has its own): a segment keeps its pages after the last detach, until removed or the namespace
-    ends. The cell looks from inside that namespace for a moment, and comes back to its own."""
+def _ipc_held(pid: int) -> int:
+    """Bytes held in the IPC namespace of process `pid` (each snippet has its own) outside any process: System V
+    shared memory segments that none maps (a segment keeps its pages after the last detach, until removed or
+    the namespace ends) and messages waiting in System V queues. The cell looks from inside that namespace for
+    a moment, and comes back to its own."""
     try:
         own = os.open("/proc/self/ns/ipc", os.O_RDONLY)
     except OSError:
@@ -246,6 +247,9 @@ def _unmapped_shm(pid: int) -> int:
                     fields = line.split()
                     if len(fields) >= 16 and fields[6] == b"0":  # nattch
                         held += int(fields[14]) + int(fields[15])  # rss + swap, in bytes
+            with open("/proc/sysvipc/msg", "rb") as queues:
+                next(queues, None)
+                held += sum(int(line.split()[3]) for line in queues if len(line.split()) > 3)  # cbytes
         finally:
             if _libc.setns(own, CLONE_NEWIPC) != 0:
                 os._exit(1)  # a cell that cannot come back must not go on: as PID 1, it takes the snippet along
