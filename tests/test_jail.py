@@ -316,6 +316,54 @@ time.sleep(30)
     assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
 
 
+SOCKET_PAIRS = """
+import os, socket, time
+for _ in range(3):  # four processes
+    if os.fork() == 0:
+        break
+pairs = []
+for _ in range(400):  # each with 400 pairs of sockets whose buffers are full: 88 MB in no process's memory
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    try:
+        while True:
+            ours.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    pairs.append((ours, theirs))
+print("queued them all", flush=True)
+time.sleep(30)
+"""
+
+
+@pytest.mark.parametrize("network", [False, True], ids=["own network", "the jail's network"])
+def test_data_waiting_in_sockets_counts_toward_the_limit(env, network):
+    # (In the jail's network, shared with the machine, only the sockets the snippet's processes hold count.)
+    done = run(env, SOCKET_PAIRS, network=network, memory_mb=256, timeout=20)
+    assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
+
+
+def test_data_waiting_on_loopback_connections_counts_toward_the_limit(env):
+    done = run(env, """
+import socket, time
+server = socket.create_server(("127.0.0.1", 0), backlog=512)
+held = []
+for _ in range(1000):  # connections whose data nobody reads: kernel buffers on both ends
+    client = socket.create_connection(server.getsockname())
+    accepted, _ = server.accept()
+    client.setblocking(False)
+    try:
+        while True:
+            client.send(b"x" * 65536)
+    except BlockingIOError:
+        pass
+    held.append((client, accepted))
+print("queued them all", flush=True)
+time.sleep(30)
+""", memory_mb=256, timeout=20)
+    assert done.memory_full and "queued them all" not in done.stdout, (done.stdout, done.stderr)
+
+
 def test_messages_waiting_in_queues_count_toward_the_limit(env):
     done = run(env, """
 import ctypes, time

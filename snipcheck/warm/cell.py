@@ -131,7 +131,7 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     for fd in (out, err, diag):
         os.close(fd)
     memory = request["limits"]["memory_mb"] * 1024 * 1024 if jailed and request["limits"]["memory_mb"] else 0
-    status, most, over = _wait(pid, job, jailed, memory)
+    status, most, over = _wait(pid, job, jailed, memory, request["network"])
     if status is None:
         return None
     alive = walls.kill_all() if jailed else walls.kill_group(pid)
@@ -141,7 +141,7 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     return result
 
 
-def _wait(pid: int, job: int, jailed: bool, memory: int) -> tuple[int | None, int, bool]:
+def _wait(pid: int, job: int, jailed: bool, memory: int, network: bool) -> tuple[int | None, int, bool]:
     """The snippet's wait status (None if the verifier closed the job first), the most processes seen, and
     whether its processes together went over `memory` bytes (then they are killed: the memory limit of the
     snippet as a whole, where each process's own limit stops one that grows alone)."""
@@ -153,7 +153,7 @@ def _wait(pid: int, job: int, jailed: bool, memory: int) -> tuple[int | None, in
             if job in ready:
                 return None, most, over
             if jailed:
-                count, used = walls.usage(memory if exited not in ready else 0, pid)  # (ended: killed next)
+                count, used = walls.usage(memory if exited not in ready else 0, pid, network)  # (ended: killed next)
                 most = max(most, count)
                 if memory and used > memory and not over:
                     over = True

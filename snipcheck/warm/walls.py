@@ -14,6 +14,8 @@ import socket
 import struct
 import time
 
+from . import held
+
 _libc = ctypes.CDLL(None, use_errno=True)
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
@@ -205,60 +207,24 @@ def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None
     _check(_libc.capset(header, data), "capset")
 
 
-def usage(limit: int, snippet: int) -> tuple[int, int]:
+def usage(limit: int, snippet: int, shared_network: bool) -> tuple[int, int]:
     """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
-    given) the memory its processes use together: their own share of what they wrote (anonymous and shared
-    memory, swapped or not), memfd files they hold, and System V shared memory that none maps and messages in
-    queues, which live in no process's memory (see `_ipc_held`; `snippet`: the snippet's PID). Counted
-    cheaply first, from each process's resident and swapped pages, which count a page shared since a fork once
-    per process: a bound from above. Only a bound over `limit` is counted again exactly, by shares
-    (smaps_rollup walks every page table: a quarter of a millisecond a process, every 50 ms, in every cell)."""
+    given) the memory it uses: its processes' own share of what they wrote (anonymous and shared memory,
+    swapped or not), the memfd files they hold, and what it holds outside every process (held.py: System V IPC,
+    socket buffers). `snippet`: its PID; `shared_network`: its cell has the jail's network, where only the
+    sockets its processes hold are its own. Processes are counted cheaply first, from their resident and
+    swapped pages, which count a page shared since a fork once per process: a bound from above. Only a bound
+    over `limit` is counted again exactly, by shares (smaps_rollup walks every page table: a quarter of a
+    millisecond a process, every 50 ms, in every cell)."""
     pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    theirs = [pid for pid in pids if pid != "1"] if limit else []  # (1: the cell)
-    held = _ipc_held(snippet) if limit else 0
-    used = held + sum(_memory(pid, exact=False) for pid in theirs)
+    if not limit:
+        return len(pids), 0
+    theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
+    outside = held.ipc(snippet) + held.sockets(_socket_inodes(theirs) if shared_network else None)
+    used = outside + sum(_memory(pid, exact=False) for pid in theirs)
     if used > limit:
-        used = held + sum(_memory(pid, exact=True) for pid in theirs)
+        used = outside + sum(_memory(pid, exact=True) for pid in theirs)
     return len(pids), used
-
-
-def _ipc_held(pid: int) -> int:
-    """Bytes held in the IPC namespace of process `pid` (each snippet has its own) outside any process: System V
-    shared memory segments that none maps (a segment keeps its pages after the last detach, until removed or
-    the namespace ends) and messages waiting in System V queues. The cell looks from inside that namespace for
-    a moment, and comes back to its own."""
-    try:
-        own = os.open("/proc/self/ns/ipc", os.O_RDONLY)
-    except OSError:
-        return 0
-    try:
-        theirs = os.open(f"/proc/{pid}/ns/ipc", os.O_RDONLY)
-    except OSError:  # it exited meanwhile
-        os.close(own)
-        return 0
-    held = 0
-    try:
-        if _libc.setns(theirs, CLONE_NEWIPC) != 0:
-            return 0
-        try:
-            with open("/proc/sysvipc/shm", "rb") as segments:
-                next(segments, None)  # the header
-                for line in segments:
-                    fields = line.split()
-                    if len(fields) >= 16 and fields[6] == b"0":  # nattch
-                        held += int(fields[14]) + int(fields[15])  # rss + swap, in bytes
-            with open("/proc/sysvipc/msg", "rb") as queues:
-                next(queues, None)
-                held += sum(int(line.split()[3]) for line in queues if len(line.split()) > 3)  # cbytes
-        finally:
-            if _libc.setns(own, CLONE_NEWIPC) != 0:
-                os._exit(1)  # a cell that cannot come back must not go on: as PID 1, it takes the snippet along
-    except (OSError, ValueError):
-        pass
-    finally:
-        os.close(theirs)
-        os.close(own)
-    return held
 
 
 def _memory(pid: str, exact: bool) -> int:
@@ -280,6 +246,19 @@ def _memory(pid: str, exact: bool) -> int:
     except (OSError, ValueError):  # it exited meanwhile
         pass
     return used
+
+
+def _socket_inodes(pids: list[str]) -> set[int]:
+    inodes = set()
+    for pid in pids:
+        try:
+            for fd in os.scandir(f"/proc/{pid}/fd"):
+                target = os.readlink(fd.path)
+                if target.startswith("socket:["):
+                    inodes.add(int(target[8:-1]))
+        except (OSError, ValueError):  # it exited meanwhile
+            pass
+    return inodes
 
 
 def disk_full() -> bool:

@@ -1,0 +1,109 @@
+"""Memory a snippet holds outside every process's address space, which no process's own figures show: System V
+shared memory that none maps and messages in queues (in its IPC namespace), and data waiting in its sockets'
+buffers. The cell adds it to what the snippet's processes use (walls.usage), so the memory limit holds for the
+snippet as a whole. (Pipe buffers are not counted: nothing reports them.) Standard library only."""
+
+import ctypes
+import os
+import socket
+import struct
+
+_libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWIPC = 0x08000000
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
+NLM_F_REQUEST, NLM_F_DUMP, NLMSG_ERROR, NLMSG_DONE = 0x1, 0x300, 2, 3
+NLMSG = struct.Struct("=IHHII")  # length, type, flags, sequence, port
+UDIAG_SHOW_MEMINFO, UNIX_DIAG_MEMINFO, INET_DIAG_SKMEMINFO = 0x20, 5, 7
+# The socket's memory, as the kernel reports it: rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued...
+RMEM_ALLOC, WMEM_ALLOC, WMEM_QUEUED = 0, 2, 5
+
+
+def ipc(pid: int) -> int:
+    """Bytes held in the IPC namespace of process `pid` (each snippet has its own): System V shared memory
+    segments that none maps (a segment keeps its pages after the last detach, until removed or the namespace
+    ends) and messages waiting in System V queues. The cell looks from inside that namespace for a moment, and
+    comes back to its own."""
+    try:
+        own = os.open("/proc/self/ns/ipc", os.O_RDONLY)
+    except OSError:
+        return 0
+    try:
+        theirs = os.open(f"/proc/{pid}/ns/ipc", os.O_RDONLY)
+    except OSError:  # it exited meanwhile
+        os.close(own)
+        return 0
+    held = 0
+    try:
+        if _libc.setns(theirs, CLONE_NEWIPC) != 0:
+            return 0
+        try:
+            with open("/proc/sysvipc/shm", "rb") as segments:
+                next(segments, None)  # the header
+                for line in segments:
+                    fields = line.split()
+                    if len(fields) >= 16 and fields[6] == b"0":  # nattch
+                        held += int(fields[14]) + int(fields[15])  # rss + swap, in bytes
+            with open("/proc/sysvipc/msg", "rb") as queues:
+                next(queues, None)
+                held += sum(int(line.split()[3]) for line in queues if len(line.split()) > 3)  # cbytes
+        finally:
+            if _libc.setns(own, CLONE_NEWIPC) != 0:
+                os._exit(1)  # a cell that cannot come back must not go on: as PID 1, it takes the snippet along
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(theirs)
+        os.close(own)
+    return held
+
+
+def sockets(inodes: set[int] | None) -> int:
+    """Bytes waiting in the buffers of this network namespace's sockets (the cell's own, where its snippet's
+    are): received and not yet read, written and not yet sent, as the kernel's socket diagnostics tell them.
+    `inodes`: only those sockets (a cell that shares the jail's network sees everyone's)."""
+    unix = struct.pack("=BBHIIIII", socket.AF_UNIX, 0, 0, 0xFFFFFFFF, 0, UDIAG_SHOW_MEMINFO, 0, 0)
+    requests = [(unix, 16, 4, UNIX_DIAG_MEMINFO)]  # (request, message size, where its inode is, attribute)
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for protocol in (socket.IPPROTO_TCP, socket.IPPROTO_UDP):
+            inet = struct.pack("=BBBBI", family, protocol, 1 << (INET_DIAG_SKMEMINFO - 1), 0, 0xFFFFFFFF) + bytes(48)
+            requests.append((inet, 72, 68, INET_DIAG_SKMEMINFO))
+    total = 0
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as diag:
+            for sequence, request in enumerate(requests, 1):
+                total += _dump(diag, sequence, *request, inodes)
+    except OSError:  # no socket diagnostics in this kernel: nothing counted
+        pass
+    return total
+
+
+def _dump(diag: socket.socket, sequence: int, request: bytes, size: int, at: int, attribute: int,
+          inodes: set[int] | None) -> int:
+    diag.send(NLMSG.pack(NLMSG.size + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, sequence, 0)
+              + request)
+    total = 0
+    while True:
+        data, offset = diag.recv(65536), 0
+        while offset + NLMSG.size <= len(data):
+            length, kind, _, _, _ = NLMSG.unpack_from(data, offset)
+            if kind in (NLMSG_DONE, NLMSG_ERROR) or length < NLMSG.size:
+                return total  # (an error: this family is not there, say)
+            message = data[offset + NLMSG.size:offset + length]
+            if len(message) >= size and (inodes is None or struct.unpack_from("=I", message, at)[0] in inodes):
+                total += _memory(message, (size + 3) & ~3, attribute)
+            offset += (length + 3) & ~3
+        if not data:
+            return total
+
+
+def _memory(message: bytes, position: int, attribute: int) -> int:
+    """From a socket's attributes, the bytes in its buffers."""
+    while position + 4 <= len(message):
+        length, kind = struct.unpack_from("=HH", message, position)
+        if length < 4:
+            break
+        if kind == attribute and length >= 4 + 4 * (WMEM_QUEUED + 1):
+            values = struct.unpack_from(f"={WMEM_QUEUED + 1}I", message, position + 4)
+            return values[RMEM_ALLOC] + max(values[WMEM_ALLOC], values[WMEM_QUEUED])
+        position += (length + 3) & ~3
+    return 0
