@@ -17,7 +17,7 @@ import select
 import signal
 import socket
 
-from . import hooks, session, timeline, walls
+from . import held, hooks, session, timeline, walls
 
 UID = GID = 1000
 MAX_FDS = 8
@@ -113,6 +113,7 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     when the verifier closed that socket first (it gave up: a timeout, Ctrl-C)."""
     out, err, diag, job = pipes
     home = walls.HOME
+    held.forget()
     try:
         if jailed:
             walls.first_pid_next()
