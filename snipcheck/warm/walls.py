@@ -220,14 +220,17 @@ def usage(limit: int, snippet: int, shared_network: bool) -> tuple[int, int]:
     if not limit:
         return len(pids), 0
     theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
-    outside = held.ipc(snippet) + held.sockets(_socket_inodes(theirs) if shared_network else None)
-    used = outside + sum(_memory(pid, exact=False) for pid in theirs)
+    inodes = set() if shared_network else None
+    processes = sum(_memory(pid, exact=False, sockets=inodes) for pid in theirs)
+    outside = held.ipc(snippet) + held.sockets(inodes)
+    used = outside + processes
     if used > limit:
         used = outside + sum(_memory(pid, exact=True) for pid in theirs)
     return len(pids), used
 
 
-def _memory(pid: str, exact: bool) -> int:
+def _memory(pid: str, exact: bool, sockets: set[int] | None = None) -> int:
+    """The process's memory (see usage); and, given `sockets`, the inodes of the sockets it holds added to it."""
     used = 0
     try:
         if exact:
@@ -241,24 +244,14 @@ def _memory(pid: str, exact: bool) -> int:
             wanted = (b"RssAnon", b"RssShmem", b"VmSwap")
         used += sum(int(fields[name].split()[0]) * 1024 for name in wanted if name in fields)
         for fd in os.scandir(f"/proc/{pid}/fd"):
-            if os.readlink(fd.path).startswith("/memfd:"):
+            target = os.readlink(fd.path)
+            if target.startswith("/memfd:"):
                 used += os.stat(fd.path).st_blocks * 512
+            elif sockets is not None and target.startswith("socket:["):
+                sockets.add(int(target[8:-1]))
     except (OSError, ValueError):  # it exited meanwhile
         pass
     return used
-
-
-def _socket_inodes(pids: list[str]) -> set[int]:
-    inodes = set()
-    for pid in pids:
-        try:
-            for fd in os.scandir(f"/proc/{pid}/fd"):
-                target = os.readlink(fd.path)
-                if target.startswith("socket:["):
-                    inodes.add(int(target[8:-1]))
-        except (OSError, ValueError):  # it exited meanwhile
-            pass
-    return inodes
 
 
 def disk_full() -> bool:
