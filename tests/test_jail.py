@@ -343,6 +343,27 @@ def test_data_waiting_in_sockets_counts_toward_the_limit(env, network):
     assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
 
 
+def test_data_waiting_in_pipes_counts_toward_the_limit(env):
+    done = run(env, """
+import os, resource, time
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+pipes = []
+for _ in range(min(20000, hard) // 2 - 50):  # pipes full of data that nobody reads: in no process's memory
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    try:
+        while True:
+            os.write(write, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    pipes.append((read, write))
+print("filled them all", flush=True)
+time.sleep(30)
+""", memory_mb=64, timeout=20)
+    assert done.memory_full and done.seconds < 10, (done.stdout, done.stderr)
+
+
 def test_data_waiting_on_loopback_connections_counts_toward_the_limit(env):
     done = run(env, """
 import socket, time

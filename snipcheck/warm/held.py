@@ -1,12 +1,14 @@
 """Memory a snippet holds outside every process's address space, which no process's own figures show: System V
 shared memory that none maps and messages in queues (in its IPC namespace), and data waiting in its sockets'
-buffers. The cell adds it to what the snippet's processes use (walls.usage), so the memory limit holds for the
-snippet as a whole. (Pipe buffers are not counted: nothing reports them.) Standard library only."""
+and pipes' buffers. The cell adds it to what the snippet's processes use (walls.usage), so the memory limit
+holds for the snippet as a whole. Standard library only."""
 
 import ctypes
+import fcntl
 import os
 import socket
 import struct
+import termios
 import time
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -84,6 +86,31 @@ def sockets(inodes: set[int] | None) -> int:
             return total + _inet["bytes"]
     except OSError:  # no socket diagnostics in this kernel: nothing counted
         return 0
+
+
+FEW_PIPES = 64  # pipes a snippet may hold uncounted: 64 MB at most, even each grown to the largest size (1 MB)
+
+
+def pipes(ends: dict[int, str]) -> int:
+    """Bytes waiting in the snippet's pipes, {inode: a /proc/PID/fd/N path to one of its ends}, when it holds
+    more than a few: each is opened once more through that path (the same pipe) and asked (FIONREAD). Normal
+    programs hold a few pipes, and are not asked."""
+    if len(ends) <= FEW_PIPES:
+        return 0
+    total, count = 0, bytearray(4)
+    for path in ends.values():
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:  # closed meanwhile
+            continue
+        try:
+            fcntl.ioctl(fd, termios.FIONREAD, count)
+            total += int.from_bytes(count, "little")
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return total
 
 
 def forget() -> None:

@@ -211,8 +211,8 @@ def usage(limit: int, snippet: int, shared_network: bool) -> tuple[int, int]:
     """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
     given) the memory it uses: its processes' own share of what they wrote (anonymous and shared memory,
     swapped or not), the memfd files they hold, and what it holds outside every process (held.py: System V IPC,
-    socket buffers). `snippet`: its PID; `shared_network`: its cell has the jail's network, where only the
-    sockets its processes hold are its own. Processes are counted cheaply first, from their resident and
+    socket and pipe buffers). `snippet`: its PID; `shared_network`: its cell has the jail's network, where only
+    the sockets its processes hold are its own. Processes are counted cheaply first, from their resident and
     swapped pages, which count a page shared since a fork once per process: a bound from above. Only a bound
     over `limit` is counted again exactly, by shares (smaps_rollup walks every page table: a quarter of a
     millisecond a process, every 50 ms, in every cell)."""
@@ -220,17 +220,18 @@ def usage(limit: int, snippet: int, shared_network: bool) -> tuple[int, int]:
     if not limit:
         return len(pids), 0
     theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
-    inodes = set() if shared_network else None
-    processes = sum(_memory(pid, exact=False, sockets=inodes) for pid in theirs)
-    outside = held.ipc(snippet) + held.sockets(inodes)
+    inodes, ends = (set() if shared_network else None), {}
+    processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends) for pid in theirs)
+    outside = held.ipc(snippet) + held.sockets(inodes) + held.pipes(ends)
     used = outside + processes
     if used > limit:
         used = outside + sum(_memory(pid, exact=True) for pid in theirs)
     return len(pids), used
 
 
-def _memory(pid: str, exact: bool, sockets: set[int] | None = None) -> int:
-    """The process's memory (see usage); and, given `sockets`, the inodes of the sockets it holds added to it."""
+def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[int, str] | None = None) -> int:
+    """The process's memory (see usage); given `sockets`, the inodes of the sockets it holds are added to it, and
+    given `pipes`, a path to each pipe it holds, by inode."""
     used = 0
     try:
         if exact:
@@ -249,6 +250,8 @@ def _memory(pid: str, exact: bool, sockets: set[int] | None = None) -> int:
                 used += os.stat(fd.path).st_blocks * 512
             elif sockets is not None and target.startswith("socket:["):
                 sockets.add(int(target[8:-1]))
+            elif pipes is not None and target.startswith("pipe:["):
+                pipes.setdefault(int(target[6:-1]), fd.path)
     except (OSError, ValueError):  # it exited meanwhile
         pass
     return used
