@@ -131,10 +131,8 @@ def requirements(root: Path, front_matter: dict, post: Path) -> Requirements:
 
 def local_path(text: str) -> Path | None:
     """The file a requirement such as `demo @ file:///home/me/demo.whl` names; None for any other."""
-    url = Parsed(text).url
-    if url and urllib.parse.urlsplit(url).scheme == "file":
-        return Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
-    return None
+    parts = urllib.parse.urlsplit(Parsed(text).url or "")
+    return Path(urllib.request.url2pathname(parts.path)) if parts.scheme == "file" else None
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -397,10 +395,12 @@ def _tame(folder: Path, owner: tuple[int, int] | None) -> None:
     """What a jailed install left, made harmless outside: no set-user or set-group ID bit (a program that would
     run as the builder for anyone who starts it), nothing others may write; and back to `owner`, if given."""
     if owner:
-        _own(folder, *owner)
+        os.chown(folder, *owner, follow_symlinks=False)
     for parent, dirs, files in os.walk(folder):
         for name in dirs + files:
             path = os.path.join(parent, name)
+            if owner:
+                os.chown(path, *owner, follow_symlinks=False)
             mode = os.lstat(path).st_mode
             if not stat.S_ISLNK(mode) and mode & (stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH):
                 os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID | stat.S_IWOTH))

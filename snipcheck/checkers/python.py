@@ -183,7 +183,8 @@ def _timed_out(job: Job, done) -> str:
     if at in (None, job.snippet.index):
         asked = job.snippet.directives.timeout
         if asked and asked > job.timeout:  # cut short by the command line
-            return f"timed out after {job.timeout:g} s (--timeout {job.timeout:g}: its own `timeout {asked:g}` asks more)"
+            return (f"timed out after {job.timeout:g} s (--timeout {job.timeout:g}: its own `timeout {asked:g}` "
+                    "asks more)")
         return f"timed out after {job.timeout:g} s"
     return f"timed out in block {at:02d}, which this block needs and runs first"
 
