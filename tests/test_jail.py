@@ -497,6 +497,24 @@ print('segment', ctypes.CDLL(None).shmget(0x5150, 0, 0) >= 0)
     assert not processes_with(marker)
 
 
+def test_a_cell_that_measured_its_snippet_is_reused_and_keeps_its_means_to_itself(env):
+    # A snippet that runs for a while has its memory measured (every 50 ms) through the cell's own socket
+    # diagnostics; that socket must neither make the cell look used (retiring it) nor reach the next snippet.
+    waits = CELL + "import time\ntime.sleep(0.3)\n"
+    looks = CELL + """
+sockets = 0
+for fd in os.listdir('/proc/self/fd'):
+    try:
+        sockets += os.readlink(f'/proc/self/fd/{fd}').startswith('socket:')
+    except FileNotFoundError:  # the listing's own
+        pass
+print('sockets', sockets)
+"""
+    first, second = run_in_turn(env, [waits, looks])
+    assert second.stdout.splitlines()[1:] == ["sockets 0"], second.stderr
+    assert first.stdout.splitlines()[0] == second.stdout.splitlines()[0], "the cell was not reused"
+
+
 def test_snippets_that_wait_get_cells_of_their_own_at_once(env):
     # While the CPUs are busy, a request may wait for a cell to be free rather than make one; snippets that sleep
     # never free theirs, so each must get a cell of its own, not wait for another's. (Had one waited, a cell

@@ -93,6 +93,7 @@ def serve(link: socket.socket, jailed: bool, reusable: bool) -> None:
                 report(pipes[3], {"error": f"could not prepare the snippet's files: {error}"})
                 os._exit(1)
             if capped != disk_mb:  # new, or a new cap: how the cell looks clean now
+                held.watch_sockets()
                 disk_mb, before = capped, walls.traces()
         job = pipes[3]
         result = run(link, request, pipes, fresh, jailed)
@@ -117,6 +118,7 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     try:
         if jailed:
             walls.first_pid_next()
+            walls.fresh_ipc()
         else:
             home = walls.unjailed_home()
         pid = os.fork()
@@ -128,6 +130,7 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
             signal.signal(number, handler)
         os.close(job)
         link.close()  # the snippet can neither take another's request nor pose as its cell
+        held.release()
         snippet(request, out, err, diag, home, jailed)
     for fd in (out, err, diag):
         os.close(fd)
@@ -154,7 +157,7 @@ def _wait(pid: int, job: int, jailed: bool, memory: int, network: bool) -> tuple
             if job in ready:
                 return None, most, over
             if jailed:
-                count, used = walls.usage(memory if exited not in ready else 0, pid, network)  # (ended: killed next)
+                count, used = walls.usage(memory if exited not in ready else 0, network)  # (ended: killed next)
                 most = max(most, count)
                 if memory and used > memory and not over:
                     over = True
@@ -183,7 +186,6 @@ def snippet(request: dict, out: int, err: int, diag: int, home: str, jailed: boo
     limits = request["limits"]
     if jailed:
         walls.prctl(walls.PR_SET_DUMPABLE, 1)  # its own /proc/self is its own, as in any process
-        walls.own_ipc()
         walls.drop_privileges(limits["memory_mb"], limits["processes"], limits["file_mb"])
     else:
         walls.limit(limits["memory_mb"], limits["file_mb"])

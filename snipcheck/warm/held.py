@@ -5,6 +5,7 @@ holds for the snippet as a whole. Standard library only."""
 
 import ctypes
 import fcntl
+import itertools
 import os
 import socket
 import struct
@@ -12,7 +13,6 @@ import termios
 import time
 
 _libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWIPC = 0x08000000
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY = 4, 20
 NLM_F_REQUEST, NLM_F_DUMP, NLMSG_ERROR, NLMSG_DONE = 0x1, 0x300, 2, 3
 NLMSG = struct.Struct("=IHHII")  # length, type, flags, sequence, port
@@ -21,42 +21,37 @@ UDIAG_SHOW_MEMINFO, UNIX_DIAG_MEMINFO, INET_DIAG_SKMEMINFO = 0x20, 5, 7
 RMEM_ALLOC, WMEM_ALLOC, WMEM_QUEUED = 0, 2, 5
 
 
-def ipc(pid: int) -> int:
-    """Bytes held in the IPC namespace of process `pid` (each snippet has its own): System V shared memory
-    segments that none maps (a segment keeps its pages after the last detach, until removed or the namespace
-    ends) and messages waiting in System V queues. The cell looks from inside that namespace for a moment, and
-    comes back to its own."""
+class _ShmInfo(ctypes.Structure):  # struct shm_info, what shmctl(SHM_INFO) fills
+    _fields_ = [("used_ids", ctypes.c_int), ("shm_tot", ctypes.c_ulong), ("shm_rss", ctypes.c_ulong),
+                ("shm_swp", ctypes.c_ulong), ("swap_attempts", ctypes.c_ulong), ("swap_successes", ctypes.c_ulong)]
+
+
+class _MsgInfo(ctypes.Structure):  # struct msginfo, what msgctl(MSG_INFO) fills: msgtql, the bytes queued
+    _fields_ = [(name, ctypes.c_int) for name in ("msgpool", "msgmap", "msgmax", "msgmnb", "msgmni", "msgssz",
+                                                   "msgtql")] + [("msgseg", ctypes.c_ushort)]
+
+
+SHM_INFO, MSG_INFO = 14, 12
+
+
+def ipc() -> int:
+    """Bytes held in this process's IPC namespace, which the cell shares with its snippet alone (walls.fresh_ipc):
+    messages waiting in System V queues, and System V shared memory segments that none maps (a segment keeps its
+    pages after the last detach, until removed or the namespace ends; mapped, they count in a process's memory).
+    Two system calls say whether there is any; only segments are then read one by one."""
+    shm, msg = _ShmInfo(), _MsgInfo()
+    held = msg.msgtql if _libc.msgctl(0, MSG_INFO, ctypes.byref(msg)) >= 0 else 0
+    if _libc.shmctl(0, SHM_INFO, ctypes.byref(shm)) >= 0 and shm.used_ids == 0:
+        return held
     try:
-        own = os.open("/proc/self/ns/ipc", os.O_RDONLY)
-    except OSError:
-        return 0
-    try:
-        theirs = os.open(f"/proc/{pid}/ns/ipc", os.O_RDONLY)
-    except OSError:  # it exited meanwhile
-        os.close(own)
-        return 0
-    held = 0
-    try:
-        if _libc.setns(theirs, CLONE_NEWIPC) != 0:
-            return 0
-        try:
-            with open("/proc/sysvipc/shm", "rb") as segments:
-                next(segments, None)  # the header
-                for line in segments:
-                    fields = line.split()
-                    if len(fields) >= 16 and fields[6] == b"0":  # nattch
-                        held += int(fields[14]) + int(fields[15])  # rss + swap, in bytes
-            with open("/proc/sysvipc/msg", "rb") as queues:
-                next(queues, None)
-                held += sum(int(line.split()[3]) for line in queues if len(line.split()) > 3)  # cbytes
-        finally:
-            if _libc.setns(own, CLONE_NEWIPC) != 0:
-                os._exit(1)  # a cell that cannot come back must not go on: as PID 1, it takes the snippet along
+        with open("/proc/sysvipc/shm", "rb") as segments:
+            next(segments, None)  # the header
+            for line in segments:
+                fields = line.split()
+                if len(fields) >= 16 and fields[6] == b"0":  # nattch
+                    held += int(fields[14]) + int(fields[15])  # rss + swap, in bytes
     except (OSError, ValueError):
         pass
-    finally:
-        os.close(theirs)
-        os.close(own)
     return held
 
 
@@ -70,6 +65,8 @@ INET = [(struct.pack("=BBBBI", family, protocol, 1 << (INET_DIAG_SKMEMINFO - 1),
 # sockets have no such cap, and are looked at every time.
 INET_EVERY = 0.5
 _inet = {"when": float("-inf"), "bytes": 0}
+_diag: dict[str, socket.socket | None] = {"socket": None}
+_sequence = itertools.count(1)  # each dump's own number: its answers are told from what an earlier one left
 
 
 def sockets(inodes: set[int] | None) -> int:
@@ -77,14 +74,15 @@ def sockets(inodes: set[int] | None) -> int:
     are): received and not yet read, written and not yet sent, as the kernel's socket diagnostics tell them.
     `inodes`: only those sockets (a cell that shares the jail's network sees everyone's)."""
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as diag:
-            total = _dump(diag, 1, *UNIX, inodes)
-            if time.monotonic() - _inet["when"] >= INET_EVERY:
-                _inet["when"] = time.monotonic()
-                _inet["bytes"] = sum(_dump(diag, 2 + n, *request, inodes) for n, request in enumerate(INET)) \
-                    if _inet_in_use() else 0
-            return total + _inet["bytes"]
-    except OSError:  # no socket diagnostics in this kernel: nothing counted
+        diag = _diag["socket"] or watch_sockets()
+        total = _dump(diag, next(_sequence), *UNIX, inodes)
+        if time.monotonic() - _inet["when"] >= INET_EVERY:
+            _inet["when"] = time.monotonic()
+            _inet["bytes"] = sum(_dump(diag, next(_sequence), *request, inodes) for request in INET) \
+                if _inet_in_use() else 0
+        return total + _inet["bytes"]
+    except OSError:  # no socket diagnostics in this kernel: nothing counted (and a new socket next time)
+        release()
         return 0
 
 
@@ -111,6 +109,21 @@ def pipes(ends: dict[int, str]) -> int:
         finally:
             os.close(fd)
     return total
+
+
+def watch_sockets() -> socket.socket:
+    """The cell's socket diagnostics, made once (in its network namespace, which it keeps): before the cell
+    takes its picture of a clean state (walls.traces), so that this socket is in it."""
+    if _diag["socket"] is None:
+        _diag["socket"] = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+    return _diag["socket"]
+
+
+def release() -> None:
+    """In a snippet just forked from its cell: not the cell's socket diagnostics (a fresh Python holds none)."""
+    if _diag["socket"] is not None:
+        _diag["socket"].close()
+        _diag["socket"] = None
 
 
 def forget() -> None:
@@ -140,8 +153,13 @@ def _dump(diag: socket.socket, sequence: int, request: bytes, size: int, at: int
     while True:
         data, offset = diag.recv(65536), 0
         while offset + NLMSG.size <= len(data):
-            length, kind, _, _, _ = NLMSG.unpack_from(data, offset)
-            if kind in (NLMSG_DONE, NLMSG_ERROR) or length < NLMSG.size:
+            length, kind, _, answers, _ = NLMSG.unpack_from(data, offset)
+            if length < NLMSG.size:
+                return total
+            if answers != sequence:  # the rest of an earlier dump cut short: not this one's
+                offset += (length + 3) & ~3
+                continue
+            if kind in (NLMSG_DONE, NLMSG_ERROR):
                 return total  # (an error: this family is not there, say)
             message = data[offset + NLMSG.size:offset + length]
             if len(message) >= size and (inodes is None or struct.unpack_from("=I", message, at)[0] in inodes):

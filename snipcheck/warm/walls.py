@@ -111,9 +111,10 @@ def first_pid_next() -> None:
         pass
 
 
-def own_ipc() -> None:
-    """Called in the snippet's process, while it still may: System V IPC objects and POSIX message queues of its
-    own, gone with its last process, so none is left for the cell's next snippet."""
+def fresh_ipc() -> None:
+    """Called in the cell before it forks a snippet: System V IPC objects and POSIX message queues new to this
+    snippet, which it shares with its cell alone (so the cell counts their memory without entering another
+    namespace), gone when its last process is (the cell has moved on to the next snippet's by then)."""
     unshare(CLONE_NEWIPC)
 
 
@@ -207,11 +208,11 @@ def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None
     _check(_libc.capset(header, data), "capset")
 
 
-def usage(limit: int, snippet: int, shared_network: bool) -> tuple[int, int]:
+def usage(limit: int, shared_network: bool) -> tuple[int, int]:
     """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
     given) the memory it uses: its processes' own share of what they wrote (anonymous and shared memory,
     swapped or not), the memfd files they hold, and what it holds outside every process (held.py: System V IPC,
-    socket and pipe buffers). `snippet`: its PID; `shared_network`: its cell has the jail's network, where only
+    socket and pipe buffers). `shared_network`: its cell has the jail's network, where only
     the sockets its processes hold are its own. Processes are counted cheaply first, from their resident and
     swapped pages, which count a page shared since a fork once per process: a bound from above. Only a bound
     over `limit` is counted again exactly, by shares (smaps_rollup walks every page table: a quarter of a
@@ -222,7 +223,7 @@ def usage(limit: int, snippet: int, shared_network: bool) -> tuple[int, int]:
     theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
     inodes, ends = (set() if shared_network else None), {}
     processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends) for pid in theirs)
-    outside = held.ipc(snippet) + held.sockets(inodes) + held.pipes(ends)
+    outside = held.ipc() + held.sockets(inodes) + held.pipes(ends)
     used = outside + processes
     if used > limit:
         used = outside + sum(_memory(pid, exact=True) for pid in theirs)
