@@ -41,6 +41,32 @@ CASES = {
             print(asyncio.get_running_loop().get_debug(), sys.flags.dev_mode)
         asyncio.run(main())
     """,
+    # The warm interpreter ran asyncio once (warm/main.py): none of that run may show.
+    "no event loop set, as in a fresh Python": """
+        import asyncio, warnings
+        warnings.simplefilter('ignore', DeprecationWarning)
+        loop = asyncio.get_event_loop()
+        print(type(loop).__name__, loop.is_closed(), loop.is_running())
+        print(loop.run_until_complete(asyncio.sleep(0, 'ran')))
+        loop.close()
+    """,
+    "tasks are numbered from 1": """
+        import asyncio
+        async def child():
+            return asyncio.current_task().get_name()
+        async def main():
+            print(asyncio.current_task().get_name(), await asyncio.create_task(child()))
+        asyncio.run(main())
+    """,
+    "a loop policy of its own": """
+        import asyncio
+        class Policy(asyncio.DefaultEventLoopPolicy):
+            pass
+        print(type(asyncio.get_event_loop_policy()).__name__)
+        asyncio.set_event_loop_policy(Policy())
+        print(type(asyncio.get_event_loop_policy()).__name__)
+        asyncio.run(asyncio.sleep(0))
+    """,
     "a never-awaited coroutine": """
         import asyncio
         async def work():

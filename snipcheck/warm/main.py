@@ -28,6 +28,33 @@ from warm import cell, hooks, session, timeline, walls  # noqa: E402, F401  -- a
 import asyncio  # noqa: E402, F401  -- loaded once here, so no snippet pays for it
 
 hooks.patch_asyncio()
+
+
+def warm_asyncio() -> None:
+    """Run a small asyncio program once, here: what a first run makes and keeps (caches, objects built on first
+    use) is then made once and shared by every fork, instead of being written anew into each snippet's memory
+    (a page written in a fork is copied first: a seventh of a trivial snippet's page faults went to this).
+    Nothing of it may show: each task is named, since an unnamed one takes a number from a counter that no
+    code can set back (a snippet's first task is `Task-1`); no loop is left set, and the event loop policy it
+    made is forgotten, as a fresh Python has none."""
+    async def task(n):
+        await asyncio.sleep(0.001 * n)
+        return n
+
+    async def main():
+        return await asyncio.gather(*(asyncio.current_task().get_loop().create_task(task(n), name="warm-up")
+                                      for n in range(2)))
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(loop.create_task(main(), name="warm-up"))
+        loop.run_until_complete(loop.create_task(loop.shutdown_asyncgens(), name="warm-up"))
+    finally:
+        loop.close()
+    asyncio.events._event_loop_policy = None
+
+
+warm_asyncio()
 AHEAD = 2  # cells made at start, while the verifier prepares (more would compete with the first snippets)
 PATIENCE = 0.03  # seconds with no cell free again, while the CPUs are busy, before a new cell for each waiting
 
