@@ -74,7 +74,7 @@ def sockets(inodes: set[int] | None) -> int:
     are): received and not yet read, written and not yet sent, as the kernel's socket diagnostics tell them.
     `inodes`: only those sockets (a cell that shares the jail's network sees everyone's)."""
     try:
-        diag = _diag["socket"] or watch_sockets()
+        diag = watch_sockets()
         total = _dump(diag, next(_sequence), *UNIX, inodes)
         if time.monotonic() - _inet["when"] >= INET_EVERY:
             _inet["when"] = time.monotonic()
