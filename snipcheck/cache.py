@@ -5,7 +5,7 @@ network: its result depends on the world, not on the post."""
 import dataclasses
 import hashlib
 import json
-import platform
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +28,20 @@ def _verifier_version() -> str:
 VERIFIER = _verifier_version()
 
 
+def _platform() -> str:
+    """The kernel, the machine and the C library (what `platform.platform()` tells, without the processor
+    name it asks `uname -p` for: a process started in every run)."""
+    system = os.uname()
+    try:
+        libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):  # not glibc
+        libc = ""
+    return "-".join(filter(None, (system.sysname, system.release, system.machine, libc)))
+
+
+PLATFORM = _platform()
+
+
 def key(job: Job, jailed: bool) -> str:
     """A hash of the block, the blocks it runs after, its directives, the site's settings, the environment
     (its packages, their versions), whether it runs jailed, the interpreter and the verifier."""
@@ -38,7 +52,7 @@ def key(job: Job, jailed: bool) -> str:
     material = {"chain": [block(s) for s in job.chain], "kind": job.kind, "settings": vars(job.settings),
                 "missing": [m.distribution for m in job.missing], "unrun": job.unrun, "jailed": jailed,
                 "env": [env.key, env.packages] if env is not None else None, "python": sys.version,
-                "platform": platform.platform(), "verifier": VERIFIER}
+                "platform": PLATFORM, "verifier": VERIFIER}
     return hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -49,7 +49,7 @@ def _prefetch(prepared, runner, no_cache: bool):
     """Start the blocks now: they run while pytest starts up, and its items pick up their results."""
     from . import cache
     from .extract import post_folder
-    from .results import Prefetch
+    from .runner import Prefetch
     root = prepared.root
     folder = None if no_cache else root / ".cache" / "snippets"
     futures = {}
@@ -154,21 +154,22 @@ def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra)
     """Whether there was anything to verify; raises Refused unless all of it is verified or skipped."""
     import concurrent.futures
     from .jail import JailError
-    from .prepare import site_settings
     from .runner import Runner
+    from .settings import of_site
     overrides = {"timeout": timeout, "timeout_cap": timeout, "jail": False if no_jail else None}
     try:
-        settings = site_settings(root, **overrides)
+        settings = of_site(root, **overrides)
     except PostError as err:
         raise Refused(str(err), EXIT_POST_MALFORMED) from None
     runner = Runner(jobs, settings.jail)
     try:
         warm = runner.warm_up(root)  # the jail and its warm interpreter start first: they take longest
-        import pytest  # (meanwhile)
         prepared = prepare_posts(root, chosen, **overrides)
         if not any(prepared.jobs.values()):
             print("No code snippets in the posts: nothing to verify.")
             return False
+        started = _prefetch(prepared, runner, no_cache)  # the blocks run while pytest is imported and starts
+        import pytest
         if any(job.env is not None for jobs in prepared.jobs.values() for job in jobs):
             try:
                 warm.result(timeout=120)
@@ -176,7 +177,7 @@ def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra)
                 raise Refused(str(err), EXIT_TOOL_BROKE) from None
             except concurrent.futures.TimeoutError:
                 pass
-        code, interrupted = _pytest(prepared, runner, update, jobs, no_cache, no_jail, timeout, extra)
+        code, interrupted = _pytest(prepared, started, update, jobs, no_cache, no_jail, timeout, extra)
     finally:
         runner.close()
     if interrupted:
@@ -192,7 +193,7 @@ def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra)
     return True
 
 
-def _pytest(prepared, runner, update: bool, jobs: int | None, no_cache: bool, no_jail: bool,
+def _pytest(prepared, started, update: bool, jobs: int | None, no_cache: bool, no_jail: bool,
             timeout: float | None, extra: list[str]) -> tuple[int, bool]:
     """pytest over the prepared posts, with their blocks already started; its exit code, and whether Ctrl-C."""
     import pytest
@@ -213,7 +214,7 @@ def _pytest(prepared, runner, update: bool, jobs: int | None, no_cache: bool, no
         with CtrlC() as pressed:
             try:
                 code = pytest.main(["-p", "snipcheck.pytest_plugin", *args],
-                                   plugins=[plugin, _prefetch(prepared, runner, no_cache)])
+                                   plugins=[plugin, started])
             except Exception:
                 if not pressed:
                     raise

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import environments, plan, settings
 from .errors import PostError
-from .find import find_all, site_config
+from .find import find_all
 from .post import read_post
 
 
@@ -18,13 +18,9 @@ class Prepared:
     jobs: dict[Path, list[plan.Job] | PostError] = field(default_factory=dict)
 
 
-def site_settings(root: Path, **overrides) -> settings.Settings:
-    return settings.from_config(site_config(root), root / "_config.yml").but(**overrides)
-
-
 def prepare(root: Path, paths: list[Path], **overrides) -> Prepared:
     """The jobs of each post (or the PostError that stops it). `overrides` are command-line settings."""
-    chosen = site_settings(root, **overrides)
+    chosen = settings.of_site(root, **overrides)
     prepared, envs = Prepared(root, chosen), {}
     for path, found in find_all(paths, root).items():
         if isinstance(found, PostError):

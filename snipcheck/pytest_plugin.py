@@ -13,7 +13,8 @@ from .find import posts_in, site_root
 from .jail import JailError
 from .prepare import Prepared, prepare
 from .result import FAILED, SKIPPED, UNVERIFIED, VERIFIED, Result
-from .results import RESULT, Prefetch, SnippetSession
+from .results import RESULT, SnippetSession
+from .runner import Prefetch
 
 SITES = pytest.StashKey[dict]()
 SESSION = pytest.StashKey["SnippetSession"]()

@@ -12,20 +12,12 @@ from . import baseline, imports, plan, publish
 from .errors import printable
 from .find import posts_in
 from .result import FAILED, SKIPPED, UNVERIFIED, VERIFIED
-from .runner import Runner
+from .runner import Prefetch, Runner
 
 RESULT = "snippet"  # the user_properties key that carries a block's result to the summary (xdist too)
 WORDS = {VERIFIED: ("passed", "V", "VERIFIED"),  # "passed": CI reads pytest's closing line
          SKIPPED: ("skipped", "s", "SKIPPED"),
          UNVERIFIED: ("shown, not verified", "u", "SHOWN, NOT VERIFIED")}
-
-
-class Prefetch:
-    """Runs started before pytest (by `invoke test-snippets`, while pytest starts up), by cache key and snippet
-    file: blocks with the same code (in two posts, say) each have their own run, as each has its recorded output."""
-
-    def __init__(self, runner: Runner, futures: dict, sites: dict):
-        self.runner, self.futures, self.sites = runner, futures, sites
 
 
 class SnippetSession:

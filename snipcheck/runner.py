@@ -2,15 +2,19 @@
 thread, at most `jobs` at a time, while pytest reports them one by one in page order. Python blocks go to one warm
 interpreter per environment, started on first use."""
 
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import cache, jail, record, verify
-from .checkers import python
+from . import jail
 from .interpreter import Interpreter
-from .plan import Job
+
+if TYPE_CHECKING:
+    from .plan import Job
 
 
 def _site_env(root: Path, jailed: bool):
@@ -73,6 +77,7 @@ class Runner:
         return asyncio.run_coroutine_threadsafe(start(), self.loop)
 
     async def run_python(self, job: Job):
+        from .checkers import python
         interpreter = await self._interpreter(job.env)
         request, timeouts = python.request(job)
         return await interpreter.run(request, timeouts)
@@ -80,6 +85,7 @@ class Runner:
     def verify(self, job: Job, snippet_file: Path, folder: Path | None) -> concurrent.futures.Future:
         """The job's result: the cached one when nothing it depends on changed (`folder` None: no cache),
         else a run, queued now."""
+        from . import cache, record, verify  # (not before: the jail starts with this module loaded, and first)
         hit = cache.load(folder, job, self.jailed) if folder else None
         recorded = record.output_file(snippet_file)
         if hit and (job.kind != "python" or not recorded.exists() or record.read(recorded) == hit.stdout):
@@ -112,3 +118,11 @@ class Runner:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=30)
         self.loop.close()
+
+
+class Prefetch:
+    """Runs started before pytest (by `invoke test-snippets`, while pytest starts up), by cache key and snippet
+    file: blocks with the same code (in two posts, say) each have their own run, as each has its recorded output."""
+
+    def __init__(self, runner: Runner, futures: dict, sites: dict):
+        self.runner, self.futures, self.sites = runner, futures, sites

@@ -74,3 +74,9 @@ def from_config(config: dict, path: Path) -> Settings:
                             f"not {value!r}")
         values[key] = value
     return Settings(**values)
+
+
+def of_site(root: Path, **overrides) -> Settings:
+    """The site's settings (`snippets:` in its _config.yml), with the command line's (`overrides`) over them."""
+    from .discover import site_config
+    return from_config(site_config(root), root / "_config.yml").but(**overrides)
