@@ -34,6 +34,15 @@ asyncio.run(main())
 ```
 """
 PER_POST = 10  # sleeping snippets per generated post
+TIMED = """```python
+import asyncio
+import time
+
+started = time.perf_counter()
+asyncio.run(asyncio.sleep(0))
+print("%.3f" % ((time.perf_counter() - started) * 1000))
+```
+"""  # prints how long its own asyncio.run took, in ms: what recording a timeline adds is measured inside
 TOOLS = ["ours", "Sybil", "markdown-docs"]
 
 
@@ -321,6 +330,26 @@ def sleeping_rows(s: Session, sleepers: int, sleep: float, serial: bool, peers_o
                                True, f"{build_run.seconds / max(bare_run.seconds, 1e-9):.2f} x"))]
 
 
+def recording_rows(s: Session, count: int = 30) -> list[Row]:
+    """What recording a timeline adds to a trivial `asyncio.run`, measured inside each snippet, as the median of
+    `count` snippets run with figures (the default) and with `timeline: false` in `_config.yml`."""
+    post = {"2024-01-01-timed.md": "---\nlayout: post\ntitle: Timed\n---\n" + "\n".join([TIMED] * count)}
+    medians = {}
+    for recording in (False, True):
+        where = s.blog(f"recording/{recording}", post)
+        if not recording:
+            with (where / "_config.yml").open("a", encoding="utf-8") as config:
+                config.write("\nsnippets:\n  timeline: false\n")
+        done = s.timed(peers.ours(s.via, jobs=1), where, count, "all")  # one at a time: nothing else on the CPU
+        outs = [float(out.read_text()) for out in (where / "snippets" / "2024-01-01-timed").glob("*.out")]
+        medians[recording] = sorted(outs)[len(outs) // 2] if done.ok and len(outs) == count else None
+    plain, recorded = medians[False], medians[True]
+    if plain is None or recorded is None:
+        return [Row("recording a timeline", {"ours": "did not run"}, "<= +2 ms", verdict(None, 2, True))]
+    return [Row(f"recording a timeline: one asyncio.run, {plain:.2f} ms plain", {"ours": f"{recorded:.2f} ms"},
+                "<= +2 ms", verdict(recorded - plain, 2, True, f"+{recorded - plain:.2f} ms"))]
+
+
 def seed_rows(s: Session) -> tuple[list[Row], dict[str, int]]:
     """The seed post cold and warm, and its page's weight once built."""
     seed = s.blog("seed", {}, seed=True)
@@ -345,6 +374,7 @@ def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sle
         s = Session(repo, Path(tmp), via, timeout)
         rows = trivial_rows(s, posts, snippets) + sleeping_rows(s, sleepers, sleep, serial, peers_on_sleep, memory)
         seed, weights = seed_rows(s)
+        rows += recording_rows(s)
     for line in table(rows + seed):
         say(line)
     say(f"Memory while ours verifies the {sleepers} sleeping snippets (a separate cold run, {memory.run.cell()}, "

@@ -2,6 +2,7 @@
 uv, or venv + pip without it) into a cached venv that the jail can mount anywhere."""
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -136,15 +137,29 @@ def test_an_environment_holds_what_was_declared_and_nothing_of_the_tool(built):
     assert done.stdout == f"{env.path}\n"
 
 
+@contextlib.contextmanager
+def audited():
+    """The audit events (PEP 578) raised meanwhile in this process: what a call really did."""
+    events, on = [], [True]
+    sys.addaudithook(lambda event, args: on[0] and events.append((event, args)))  # a hook cannot be removed
+    try:
+        yield events
+    finally:
+        on[0] = False
+
+
 def test_an_unchanged_environment_is_reused_at_once(built):
+    """At once: no process started (no pip, no uv, no interpreter asked), no lock waited for, no file written."""
     root, reqs, env, _ = built
     marker = json.loads((env.path / MARKER).read_text())
-    started = time.perf_counter()
-    again = ensure(root, reqs)
-    seconds = time.perf_counter() - started
-    print(f"reuse: {seconds * 1000:.2f} ms")
+    with audited() as events:
+        again = ensure(root, reqs)
     assert again == env and json.loads((env.path / MARKER).read_text())["built_at"] == marker["built_at"]
-    assert seconds < 0.05
+    started = [e for e in events if e[0] in {"subprocess.Popen", "os.posix_spawn", "os.exec", "os.fork",
+                                              "os.system", "fcntl.flock"}]
+    written = [e for e in events if e[0] == "open" and (set(e[1][1] or "") & set("wax+") or e[1][1] is None
+                                                       and e[1][2] & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))]
+    assert not started and not written, started + written
     assert ensure(root, Requirements(tuple(reversed(reqs.declared)))).key == env.key  # order does not matter
 
 

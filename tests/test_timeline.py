@@ -5,7 +5,6 @@ little between runs, so they are checked loosely; names, what was waited on and 
 import asyncio
 import gzip
 import re
-import statistics
 from pathlib import Path
 
 import pytest
@@ -141,27 +140,17 @@ async def main():
 
 asyncio.run(main())
 """
-TRIVIAL = """\
-import asyncio
-import time
-
-started = time.perf_counter()
-asyncio.run(asyncio.sleep(0))
-print(time.perf_counter() - started)
-"""
 EXAMPLES = {"seed": find_snippets(SEED)[0].code, "semaphore": SEMAPHORE, "to_thread": TO_THREAD, "queue": QUEUE,
             "task_group": TASK_GROUP, "wait_for": WAIT_FOR, "condition": CONDITION, "blocked": BLOCKED,
             "defects": DEFECTS}
 
 
-async def _run(env, codes: list[str], recording: bool, together: bool = True) -> list[Completed]:
+async def _run(env, codes: list[str], recording: bool) -> list[Completed]:
     interpreter = Interpreter(env.path)
     await interpreter.start()
     try:
         requests = [{**request(code), "timeline": recording} for code in codes]
-        if together:
-            return await asyncio.gather(*(interpreter.run(r, {1: 20}) for r in requests))
-        return [await interpreter.run(r, {1: 20}) for r in requests]
+        return await asyncio.gather(*(interpreter.run(r, {1: 20}) for r in requests))
     finally:
         await interpreter.close()
 
@@ -332,12 +321,3 @@ def test_a_block_of_a_session_shows_only_what_it_started(env):
 def test_a_snippet_without_an_event_loop_has_no_timeline(env):
     run, = asyncio.run(_run(env, ["print('no loop')\n"], recording=True))
     assert timeline.of(run.events) is None
-
-
-def test_recording_costs_a_trivial_asyncio_run_little(env):
-    """Measured inside the snippet, one at a time: the median cost of recording a trivial `asyncio.run`."""
-    both = asyncio.run(_run(env, [TRIVIAL] * 30, recording=False, together=False)), \
-        asyncio.run(_run(env, [TRIVIAL] * 30, recording=True, together=False))
-    plain, recorded = (statistics.median(float(run.stdout) for run in runs) for runs in both)
-    print(f"trivial asyncio.run: {plain * 1000:.2f} ms, recorded {recorded * 1000:.2f} ms")
-    assert recorded - plain < 0.002
