@@ -175,6 +175,16 @@ def test_a_snippet_making_files_without_end_stops_at_the_disk_limit(tmp_path):
            "left on device" in done.stdout, done.stdout[-2000:]
 
 
+def test_a_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(tmp_path):
+    bomb = "```python\nimport os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n```\n"
+    site = make_site(tmp_path / "blog", {"2024-02-05-bomb.md": post("Bomb", bomb)})
+    (site / "_config.yml").write_text((site / "_config.yml").read_text() + "\nsnippets:\n  processes: 32\n")
+    done = invoke(site, "test-snippets", "--timeout", "20")
+    assert done.returncode == 1
+    assert "_posts/2024-02-05-bomb.md:6: process limit (32 processes and threads): its processes reached it and " \
+           "were stopped; start fewer processes or threads" in done.stdout, done.stdout[-2000:]
+
+
 def test_build_publishes_the_seed_post_with_its_verified_output(tmp_path):
     site = make_site(tmp_path / "blog", seed=True)
     done = invoke(site, "build")

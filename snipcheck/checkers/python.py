@@ -112,8 +112,9 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
     done, s = outcome.done, outcome.job.settings
     text = done.stderr
     if done.processes >= s.processes - 1 or (done.returncode and "Resource temporarily unavailable" in text):
+        stopped = "its processes reached it and were stopped" if done.returncode == -9 else ""
         return outcome.fail(f"process limit ({s.processes} processes and threads): "
-                            f"{error or f'exit status {done.returncode}'}; start fewer processes or threads")
+                            f"{error or stopped or f'exit status {done.returncode}'}; start fewer processes or threads")
     if done.disk_full or re.search(r"No space left on device|File too large|\[Errno 27\]", text):
         return outcome.fail(f"disk limit ({s.disk} MB, {s.files} files and folders): "
                             f"{error or 'the snippet filled its files'}; write less data, or fewer files")

@@ -134,8 +134,9 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
         snippet(request, out, err, diag, home, jailed)
     for fd in (out, err, diag):
         os.close(fd)
-    memory = request["limits"]["memory_mb"] * 1024 * 1024 if jailed and request["limits"]["memory_mb"] else 0
-    status, most, over = _wait(pid, job, jailed, memory, request["network"])
+    limits = request["limits"]
+    memory = limits["memory_mb"] * 1024 * 1024 if jailed and limits["memory_mb"] else 0
+    status, most, over = _wait(pid, job, jailed, memory, limits["processes"], request["network"])
     if status is None:
         return None
     alive = walls.kill_all() if jailed else walls.kill_group(pid)
@@ -145,10 +146,13 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     return result
 
 
-def _wait(pid: int, job: int, jailed: bool, memory: int, network: bool) -> tuple[int | None, int, bool]:
+def _wait(pid: int, job: int, jailed: bool, memory: int, processes: int,
+          network: bool) -> tuple[int | None, int, bool]:
     """The snippet's wait status (None if the verifier closed the job first), the most processes seen, and
     whether its processes together went over `memory` bytes (then they are killed: the memory limit of the
-    snippet as a whole, where each process's own limit stops one that grows alone)."""
+    snippet as a whole, where each process's own limit stops one that grows alone). A snippet whose processes
+    reach their limit is killed too: it has failed already ("process limit"), and a fork bomb churning at its
+    limit until the timeout would take the CPUs from every other snippet."""
     exited = os.pidfd_open(pid)
     status, most, over = None, 0, False
     try:
@@ -162,6 +166,8 @@ def _wait(pid: int, job: int, jailed: bool, memory: int, network: bool) -> tuple
                 if memory and used > memory and not over:
                     over = True
                     os.kill(-1, signal.SIGKILL)  # every process but the cell; reaped below, the snippet by SIGKILL
+                elif count >= processes - 1:  # as the verdict counts it (python.py `_limits`): the cell included
+                    os.kill(-1, signal.SIGKILL)
             while True:  # reap every child: the snippet, and orphans of its own that were adopted by us
                 try:
                     child, code = os.waitpid(-1, os.WNOHANG)
