@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 MARK = "\x1esnipcheck-diagnostic "
 FRAME = re.compile(r'File "(?:[^"]*/)?(\d+(?:\.setup)?\.py)", line (\d+)')
+WARNING_AT = re.compile(r"^(?:[^\s:]*/)?(\d+(?:\.setup)?\.py):(\d+): (?=\w+Warning: )", re.M)  # as warnings prints it
 ASYNCIO_AT = re.compile(r"(\w+)\(\) (?:running at|done, defined at|at) (?:[^:>\s]*/)?(\d+(?:\.setup)?\.py):(\d+)")
 
 

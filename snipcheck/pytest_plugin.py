@@ -267,7 +267,7 @@ class SnippetItem(pytest.Item):
         return printable("\n".join(parts))  # a snippet's output, or a post, must not drive the terminal
 
     def _in_post_terms(self, text: str) -> str:
-        """Traceback lines of the snippet files, pointed at the post instead."""
+        """Traceback and warning lines of the snippet files, pointed at the post instead."""
         lines = {f"{s.index:02d}.py": s.line for s in self.job.chain}
 
         def repoint(match):
@@ -275,7 +275,11 @@ class SnippetItem(pytest.Item):
             if name not in lines:
                 return match.group(0)
             return f'File "{where(self.snippet.post)}", line {lines[name] + line - 1}'
-        return diagnostics.FRAME.sub(repoint, text)
+
+        def repoint_warning(match):
+            name, line = match.group(1), int(match.group(2))
+            return f"{where(self.snippet.post, lines[name] + line - 1)}: " if name in lines else match.group(0)
+        return diagnostics.WARNING_AT.sub(repoint_warning, diagnostics.FRAME.sub(repoint, text))
 
     def reportinfo(self):
         return self.path, self.snippet.line - 1, f"snippet {self.snippet.name} ({self.snippet.lang or 'text'})"

@@ -145,6 +145,15 @@ def test_a_failing_snippet_names_the_post_line_that_raised(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_failing_snippets_warnings_name_the_post_line_too(tmp_path):
+    code = "```python\nimport warnings\nwarnings.warn('the old way', DeprecationWarning)\nraise SystemExit(3)\n```\n"
+    site = make_site(tmp_path / "blog", {"2024-02-02-warned.md": post("Warned", code)})
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 1
+    assert "_posts/2024-02-02-warned.md:7: DeprecationWarning: the old way" in done.stdout, done.stdout[-2000:]
+    assert "/home/snippet/01.py" not in done.stdout
+
+
 def test_a_hanging_snippet_times_out(tmp_path):
     site = make_site(tmp_path / "blog", {"2024-02-03-hang.md": post("Hang", "```python\nwhile True:\n    pass\n```\n")})
     done = invoke(site, "test-snippets", "--timeout", "1")
