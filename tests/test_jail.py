@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -609,4 +610,22 @@ print(os.getuid() == {os.getuid()})
 """, jailed=False)
     assert done.stdout == "True\n" and not done.jailed
     time.sleep(0.2)
+    assert not processes_with(marker)
+
+
+def test_without_the_jail_a_timeout_still_ends_everything_and_leaves_no_folder(env, marker):
+    done = run(env, f"""
+import os, subprocess, sys, time
+subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)', '{marker}'])
+os.makedirs('locked/in')
+open('locked/in/file', 'w').write('x')
+os.chmod('locked/in', 0)
+os.chmod('locked', 0)
+print(os.getcwd(), flush=True)
+time.sleep(300)
+""", jailed=False, timeout=1)
+    assert done.timed_out and not done.jailed
+    time.sleep(0.2)
+    home = done.stdout.strip()
+    assert home.startswith(tempfile.gettempdir()) and not os.path.exists(home)
     assert not processes_with(marker)

@@ -137,10 +137,13 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     limits = request["limits"]
     memory = limits["memory_mb"] * 1024 * 1024 if jailed and limits["memory_mb"] else 0
     status, most, over = _wait(pid, job, jailed, memory, limits["processes"], request["network"])
+    if not jailed:  # no namespace ends what it started, nor takes its files with it: we do, even on a timeout
+        walls.kill_group(pid)
+        walls.remove_unjailed_home(home)
     if status is None:
         return None
-    alive = walls.kill_all() if jailed else walls.kill_group(pid)
-    result = {"exit": os.waitstatus_to_exitcode(status), "processes": most, "alive": bool(alive)}
+    result = {"exit": os.waitstatus_to_exitcode(status), "processes": most,
+              "alive": bool(walls.kill_all()) if jailed else False}
     if jailed:
         result.update(disk_full=walls.disk_full(), memory_full=over)
     return result

@@ -273,6 +273,23 @@ def unjailed_home() -> str:
     return home
 
 
+def remove_unjailed_home(home: str) -> None:
+    """That folder and all in it, whatever modes the snippet gave its folders (never following a link)."""
+    try:
+        os.chmod(home, 0o700)
+    except OSError:
+        pass
+    for folder, names, _ in os.walk(home):
+        for name in names:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                try:
+                    os.chmod(path, 0o700)  # before os.walk goes in, and so rmtree can empty it
+                except OSError:
+                    pass
+    shutil.rmtree(home, ignore_errors=True)
+
+
 def limit(memory_mb: int | None, file_mb: int) -> None:
     """File size (a runaway writer stops) and memory per process. RLIMIT_DATA (memory a process can write), not
     RLIMIT_AS: each thread reserves (not uses) a 64 MB malloc arena and an 8 MB stack, so 1 GiB of address
