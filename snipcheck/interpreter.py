@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import jail
 from .errors import ToolError
+from .events import MAX_BYTES, MAX_EVENTS, trusted
 
 OUTPUT_CAP = 1024 * 1024  # bytes kept per stream; the rest is drained and dropped
 
@@ -101,7 +102,16 @@ class Interpreter:
         out, err, diag, status = bytearray(), bytearray(), bytearray(), bytearray()
         reads = [_read_into(loop, pipes[0][0], out), _read_into(loop, pipes[1][0], err)]
         events, step = [], _Steps(request, timeouts)
-        reads.append(_read_lines(loop, pipes[2][0], diag, lambda event: (events.append(event), step.seen(event))))
+        blocks = {(s["index"], s["file"]) for s in request["steps"]}
+
+        def take(event) -> bool:
+            if len(events) >= MAX_EVENTS:
+                return False
+            if trusted(event, blocks):
+                events.append(event)
+                step.seen(event)
+            return True
+        reads.append(_read_lines(loop, pipes[2][0], diag, take))
         reported = _read_into(loop, job.detach(), status, cap=64 * 1024)
         timed_out = None
         try:
@@ -159,17 +169,23 @@ class Interpreter:
 
 
 class _Steps:
-    """Which block is running (from the step events), and its deadline."""
+    """Which block is running (from the step events), and its deadline. The snippet holds the channel these
+    events come on, so it could send them itself: a block's start counts only once and in the request's order,
+    so no run gets more time than its blocks' timeouts added up, however it lies."""
 
     def __init__(self, request: dict, timeouts: dict[int, float]):
-        self.order = [step["index"] for step in request["steps"]]
-        self.timeouts, self.current, self.started = timeouts, self.order[0], time.monotonic()
+        self.order = [(step["index"], step["file"]) for step in request["steps"]]  # a setup shares its block's index
+        self.timeouts, self.current, self.started = timeouts, self.order[0][0], time.monotonic()
+        self.position = -1  # in `order`, of the last step seen starting
         self.changed = asyncio.Event()
 
     def seen(self, event: dict) -> None:
-        if event.get("kind") == "step" and event.get("event") == "start":
-            self.current, self.started = event["index"], time.monotonic()
-            self.changed.set()
+        """`event` is trusted (events.py): a step of this run, if a step."""
+        if event["kind"] == "step" and event["event"] == "start":
+            position = self.order.index((event["index"], event["file"]))
+            if position > self.position:
+                self.position, self.current, self.started = position, event["index"], time.monotonic()
+                self.changed.set()
 
     async def watch(self, finished: asyncio.Future) -> int | None:
         """Wait until the snippet reports its end; the index of the block that ran out of time, if one did."""
@@ -187,8 +203,9 @@ class _Steps:
 
 
 def _read_into(loop, fd: int, kept: bytearray, cap: int = OUTPUT_CAP, on_data=None) -> asyncio.Future:
-    """Read `fd` until EOF without blocking the loop; the future says whether output was cut at the cap.
-    The descriptor is closed when done (or when the future is cancelled)."""
+    """Read `fd` until EOF without blocking the loop; the future says whether output was cut at the cap (or
+    `on_data()`, called after each read, said it left some). The descriptor is closed when done (or when the
+    future is cancelled)."""
     done = loop.create_future()
     os.set_blocking(fd, False)
     truncated = False
@@ -206,7 +223,7 @@ def _read_into(loop, fd: int, kept: bytearray, cap: int = OUTPUT_CAP, on_data=No
             kept.extend(chunk[:room])
             truncated |= len(chunk) > room
             if on_data:
-                on_data()
+                truncated |= bool(on_data())
         elif not done.done():
             done.set_result(truncated)
 
@@ -215,14 +232,28 @@ def _read_into(loop, fd: int, kept: bytearray, cap: int = OUTPUT_CAP, on_data=No
     return done
 
 
-def _read_lines(loop, fd: int, buffer: bytearray, on_event) -> asyncio.Future:
-    """Read JSON lines (diagnostics and step reports) as they come: the deadline follows the running block."""
+def _read_lines(loop, fd: int, buffer: bytearray, take) -> asyncio.Future:
+    """Read JSON lines (diagnostics and step reports) as they come: the deadline follows the running block.
+    `take(event)` says whether to go on; the future says whether some were left (too many, or over MAX_BYTES):
+    the snippet holds this channel too, and could flood it."""
+    seen, full = 0, False
+
     def parse():
-        while (end := buffer.find(b"\n")) >= 0:
-            line = bytes(buffer[:end])
-            del buffer[:end + 1]
+        nonlocal seen, full
+        end = buffer.rfind(b"\n")
+        if end < 0:
+            return full
+        lines = bytes(buffer[:end]).split(b"\n")
+        del buffer[:end + 1]  # once a chunk: removing each line from the front would cost the square
+        for line in lines:
+            seen += len(line) + 1
+            full = full or seen > MAX_BYTES
+            if full:
+                break
             try:
-                on_event(json.loads(line))
-            except ValueError:
-                pass
-    return _read_into(loop, fd, buffer, cap=16 * OUTPUT_CAP, on_data=parse)
+                event = json.loads(line)
+            except (ValueError, RecursionError):  # (RecursionError: nested too deep, as only a forgery is)
+                continue
+            full = not take(event)
+        return full
+    return _read_into(loop, fd, buffer, cap=MAX_BYTES, on_data=parse)

@@ -2,20 +2,22 @@
 temporary folders, its processes, its loopback services and the verifier are as they were. These tests also run as
 an unprivileged user (see test_jail_as_user.py), how most people build their blog."""
 
+import asyncio
 import hashlib
 import os
 import socket
 import subprocess
 import sys
-import threading
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from jail_runs import empty_env, processes_with, run, run_in_turn, run_together
+from jail_runs import empty_env, processes_with, request, run, run_in_turn, run_together
+from snipcheck.interpreter import Interpreter
 
 REPO = Path(__file__).resolve().parent.parent
 WATCHED = ["_posts", "_plugins", "_layouts", "_includes", "snippets", ".git/hooks", "tasks.py", "_config.yml"]
@@ -595,6 +597,73 @@ print(oct(os.umask(0o022)), resource.getrlimit(resource.RLIMIT_NOFILE)[0], time.
 """)
     assert done.stdout == ("1000 snippet snippet /home/snippet /home/snippet snippet /env "
                            "/env/bin:/usr/local/bin:/usr/bin:/bin ['snippet'] ['01.py']\n0o22 1024 UTC\n"), done.stderr
+
+
+CHANNELS = """
+import os
+def channels():  # pipes this process holds that are not its stdout or stderr: our diagnostics channel
+    found, shown = [], {os.readlink('/proc/self/fd/1'), os.readlink('/proc/self/fd/2')}
+    for name in os.listdir('/proc/self/fd'):
+        try:
+            target = os.readlink(f'/proc/self/fd/{name}')
+            if int(name) > 2 and target.startswith('pipe:') and target not in shown:
+                found.append(int(name))
+        except OSError:
+            pass
+    return found
+def forge(line):
+    for fd in channels():
+        os.write(fd, line.encode() + b'\\n')
+"""
+
+
+def test_forged_step_reports_do_not_buy_a_snippet_more_time(env):
+    """The snippet holds its diagnostics channel: a report that its block starts again must not restart its clock."""
+    done = run(env, CHANNELS + """
+import json, time
+assert channels(), 'no channel found'
+for _ in range(20):
+    forge(json.dumps({'kind': 'step', 'index': 1, 'file': '01.py', 'event': 'start'}))
+    time.sleep(0.25)
+print('survived')
+""", timeout=1)
+    assert done.timed_out and "survived" not in done.stdout, done.stdout + done.stderr
+
+
+def test_each_step_of_a_run_has_its_own_clock_from_its_own_start(env):
+    """A hidden setup and its block share an index (and a timeout), each measured from its own start."""
+    nap = "import time\ntime.sleep(0.7)\nprint('{}')\n"
+    steps = [{"index": 1, "file": "01.setup.py", "kind": "program", "code": nap.format("set up")},
+             {"index": 1, "file": "01.py", "kind": "program", "code": nap.format("ran"), "own": True}]
+
+    async def both():
+        interpreter = Interpreter(env.path)
+        await interpreter.start()
+        try:
+            return await interpreter.run({**request(""), "steps": steps}, {1: 1})
+        finally:
+            await interpreter.close()
+    done = asyncio.run(both())
+    assert not done.timed_out and done.stdout == "ran\n", done
+
+
+def test_forged_or_flooded_reports_are_dropped_and_a_flood_is_cut(env):
+    done = run(env, CHANNELS + """
+import json
+for forged in ({'kind': 'step', 'event': 'exit'}, {'kind': 'step', 'index': 7, 'file': '07.py', 'event': 'exit',
+               'status': 0}, {'kind': 'warning', 'message': 5}, [1, 2], {'kind': 'nothing'}):
+    forge(json.dumps(forged))
+forge('[' * 100000 + ']' * 100000)
+line = json.dumps({'kind': 'asyncio', 'level': 'INFO', 'message': 'x', 'traceback': ''})
+for _ in range(300):
+    forge('\\n'.join([line] * 100))
+print('done')
+""")
+    assert done.stdout == "done\n" and done.returncode == 0, done.stderr[-2000:]
+    assert done.truncated and len(done.events) <= 10_000
+    kinds = {event["kind"] for event in done.events}
+    assert kinds <= {"step", "asyncio"} and all(event.get("file") == "01.py" for event in done.events
+                                                if event["kind"] == "step")
 
 
 def test_output_floods_are_cut_at_the_cap(env):

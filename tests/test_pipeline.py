@@ -154,6 +154,30 @@ def test_a_failing_snippets_warnings_name_the_post_line_too(tmp_path):
     assert "/home/snippet/01.py" not in done.stdout
 
 
+FORGER = """```python
+import json, os
+shown = {os.readlink('/proc/self/fd/1'), os.readlink('/proc/self/fd/2')}
+for name in os.listdir('/proc/self/fd'):
+    try:
+        if int(name) > 2 and os.readlink(f'/proc/self/fd/{name}').startswith('pipe:') \\
+                and os.readlink(f'/proc/self/fd/{name}') not in shown:
+            for forged in ({'kind': 'step', 'event': 'exit'}, {'kind': 'step', 'index': 1, 'file': '09.py',
+                           'event': 'error'}, {'kind': 'warning', 'message': None}, {'kind': 'example'}):
+                os.write(int(name), json.dumps(forged).encode() + b'\\n')
+    except OSError:
+        pass
+print('forged')
+```
+"""
+
+
+def test_reports_forged_by_a_snippet_do_not_break_the_verifier(tmp_path):
+    site = make_site(tmp_path / "blog", {"2024-02-02-forger.md": post("Forger", FORGER)})
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "1 verified" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
 def test_a_hanging_snippet_times_out(tmp_path):
     site = make_site(tmp_path / "blog", {"2024-02-03-hang.md": post("Hang", "```python\nwhile True:\n    pass\n```\n")})
     done = invoke(site, "test-snippets", "--timeout", "1")

@@ -212,7 +212,8 @@ def _diagnosed(outcome: Outcome) -> Result | None:
             problem.file, problem.line = file_of(job.snippet.index), line  # the blocking line, not the def
         return outcome.fail(problem.reason, problem.file, problem.line)
     if outcome.done.truncated:
-        return outcome.fail("output truncated: a snippet may print at most 1 MB per stream")
+        return outcome.fail("output truncated: a snippet may print at most 1 MB to stdout and to stderr, and give at "
+                            "most 10,000 warnings and other diagnostics")
     if job.unrun and not job.snippet.directives.definitions:
         name, line = job.unrun[0]
         return outcome.fail(f"coroutine function {name}() is never run by any block of this post (a missing "
