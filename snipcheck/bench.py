@@ -374,8 +374,8 @@ def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sle
         s = Session(repo, Path(tmp), via, timeout)
         rows = trivial_rows(s, posts, snippets) + sleeping_rows(s, sleepers, sleep, serial, peers_on_sleep, memory)
         seed, weights = seed_rows(s)
-        rows += recording_rows(s)
-    for line in table(rows + seed):
+        recording = recording_rows(s)
+    for line in table(rows + seed + recording):
         say(line)
     say(f"Memory while ours verifies the {sleepers} sleeping snippets (a separate cold run, {memory.run.cell()}, "
         f"sampled every {memory.interval * 1000:.0f} ms):")
