@@ -1,6 +1,7 @@
 """The blogger's loop, end to end with real Jekyll, pytest and subprocesses: extract, verify, build."""
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -176,6 +177,17 @@ def test_reports_forged_by_a_snippet_do_not_break_the_verifier(tmp_path):
     done = invoke(site, "test-snippets")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 verified" in done.stdout and "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_block_that_needs_one_that_did_not_compile_says_so_in_the_posts_terms(tmp_path):
+    broken = ("```python\ndef total(rows):\n    return sum(rows)\n\nfor idx, row in enumerate([1, 2]:\n"
+              "    print(idx, row)\n```\n\n```python\nprint(total([1, 2, 3]))\n```\n")
+    site = make_site(tmp_path / "blog", {"2024-02-02-broken.md": post("Broken", broken)})
+    assert invoke(site, "test-snippets").returncode == 1
+    entries = json.loads((site / "reports" / "snippets.json").read_text())["snippets"]
+    assert [(e["index"], e["status"], e["reason"]) for e in entries] == [
+        (1, "failed", "SyntaxError: invalid syntax"),
+        (2, "unverified", "needs block 01 (line 6), which failed: SyntaxError: invalid syntax")]
 
 
 def test_a_hanging_snippet_times_out(tmp_path):

@@ -95,7 +95,9 @@ def _stopped_early(outcome: Outcome) -> Result | None:
         file, own_file = event["file"], file_of(job.snippet.index)
         if file == own_file:
             return None
-        what = f"exit status {event.get('status')}" if event["event"] == "exit" else event.get("error", "")
+        # (A SyntaxError's text begins with the jail's file and line, which mean nothing in the post.)
+        what = f"exit status {event.get('status')}" if event["event"] == "exit" else \
+            diagnostics.exception_line(event.get("error", ""))
         if file.endswith(".setup.py"):
             ended = "ended the process" if event["event"] == "exit" else "failed"
             whose = "" if event["index"] == job.snippet.index else f" of block {event['index']:02d}"
