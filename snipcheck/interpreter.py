@@ -34,6 +34,7 @@ class Completed:
     memory_full: bool = False  # its processes together went over the memory limit, and were killed
     jailed: bool = True
     python: str = ""  # the version that ran it
+    files_full: int = 0  # its processes together held more files open than this, and were killed
 
     @property
     def timed_out(self) -> bool:
@@ -136,7 +137,7 @@ class Interpreter:
                          err.decode("utf-8", "replace"), events, seconds, any(d is True for d in done),
                          timed_out, report.get("processes", 0), report.get("disk_full", False),
                          report.get("memory_full", False), self.jailed,
-                         self.python)
+                         self.python, report.get("files_full", 0))
 
     async def _send(self, fds: list[int], what: bytes) -> None:
         loop = asyncio.get_running_loop()

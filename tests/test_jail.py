@@ -310,6 +310,25 @@ print('all of them ran')
     assert done.seconds < 10 and not processes_with(marker)
 
 
+def test_files_held_open_together_stop_at_the_open_file_limit(env, marker):
+    """Each process may raise its own limit; together they could fill the machine's table of open files
+    (fs.file-max), and then no other user's process could open one."""
+    opener = "import os, time\ntry:\n    while True:\n        os.open('/dev/null', os.O_RDONLY)\nexcept OSError:\n    time.sleep(30)\n"
+    done = run(env, f"""
+import os, resource, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+for _ in range(min(200, 70000 // hard + 2)):
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, '-c', {opener!r}, '{marker}'])
+os.wait()
+print('all of them ran')
+""", timeout=30)
+    assert done.files_full == 65536 and done.returncode == -9 and "all of them ran" not in done.stdout, done
+    time.sleep(0.2)
+    assert not processes_with(marker)
+
+
 def test_memory_in_memfd_files_counts_toward_the_limit(env):
     done = run(env, """
 import os

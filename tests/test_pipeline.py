@@ -230,6 +230,19 @@ def test_a_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(tmp_path):
            "were stopped; start fewer processes or threads" in done.stdout, done.stdout[-2000:]
 
 
+def test_files_held_open_past_the_limit_fail_with_its_name(tmp_path):
+    opener = "import os, time\ntry:\n    while True:\n        os.open('/dev/null', os.O_RDONLY)\nexcept OSError:\n    time.sleep(30)\n"
+    code = ("```python\nimport os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nfor _ in range(min(200, 70000 // hard + 2)):\n"
+            f"    if os.fork() == 0:\n        os.execv(sys.executable, [sys.executable, '-c', {opener!r}])\n"
+            "os.wait()\n```\n")
+    site = make_site(tmp_path / "blog", {"2024-02-05-files.md": post("Files", code)})
+    done = invoke(site, "test-snippets", "--timeout", "30")
+    assert done.returncode == 1
+    assert "_posts/2024-02-05-files.md:6: open-file limit (65536 files open at once in all its processes): they " \
+           "were stopped; close the files and sockets you no longer need" in done.stdout, done.stdout[-2000:]
+
+
 def test_build_publishes_the_seed_post_with_its_verified_output(tmp_path):
     site = make_site(tmp_path / "blog", seed=True)
     done = invoke(site, "build")

@@ -120,6 +120,9 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
     if done.disk_full or re.search(r"No space left on device|File too large|\[Errno 27\]", text):
         return outcome.fail(f"disk limit ({s.disk} MB, {s.files} files and folders): "
                             f"{error or 'the snippet filled its files'}; write less data, or fewer files")
+    if done.files_full:
+        return outcome.fail(f"open-file limit ({done.files_full} files open at once in all its processes): they "
+                            "were stopped; close the files and sockets you no longer need")
     if done.memory_full:
         return outcome.fail(f"memory limit ({s.memory} MB): its processes together used more, and were stopped; "
                             "make the example use less memory, or allow more (`snippets: {memory: MB}` in "

@@ -145,30 +145,34 @@ def run(link: socket.socket, request: dict, pipes: list[int], fresh: dict, jaile
     result = {"exit": os.waitstatus_to_exitcode(status), "processes": most,
               "alive": bool(walls.kill_all()) if jailed else False}
     if jailed:
-        result.update(disk_full=walls.disk_full(), memory_full=over)
+        result.update(disk_full=walls.disk_full(), memory_full=over == "memory",
+                      files_full=walls.FILES_OPEN_AT_ONCE if over == "files" else 0)
     return result
 
 
 def _wait(pid: int, job: int, jailed: bool, memory: int, processes: int,
-          network: bool) -> tuple[int | None, int, bool]:
+          network: bool) -> tuple[int | None, int, str | None]:
     """The snippet's wait status (None if the verifier closed the job first), the most processes seen, and
-    whether its processes together went over `memory` bytes (then they are killed: the memory limit of the
-    snippet as a whole, where each process's own limit stops one that grows alone). A snippet whose processes
-    reach their limit is killed too: it has failed already ("process limit"), and a fork bomb churning at its
-    limit until the timeout would take the CPUs from every other snippet."""
+    which limit of the snippet as a whole its processes together went over, if one: "memory" (`memory` bytes;
+    each process's own limit stops one that grows alone) or "files" (walls.FILES_OPEN_AT_ONCE); they are killed
+    then. A snippet whose processes reach their limit is killed too: it has failed already ("process limit"),
+    and a fork bomb churning at its limit until the timeout would take the CPUs from every other snippet."""
     exited = os.pidfd_open(pid)
-    status, most, over = None, 0, False
+    status, most, over = None, 0, None
     try:
         while status is None:
             ready, _, _ = select.select([job, exited], [], [], 0.05)  # and a look at its processes now and then
             if job in ready:
                 return None, most, over
             if jailed:
-                count, used = walls.usage(memory if exited not in ready else 0, network)  # (ended: killed next)
+                count, used, opened = walls.usage(memory if exited not in ready else 0, network)  # (ended: killed)
                 most = max(most, count)
                 if memory and used > memory and not over:
-                    over = True
+                    over = "memory"
                     os.kill(-1, signal.SIGKILL)  # every process but the cell; reaped below, the snippet by SIGKILL
+                elif opened > walls.FILES_OPEN_AT_ONCE and not over:
+                    over = "files"
+                    os.kill(-1, signal.SIGKILL)
                 elif count >= processes - 1:  # as the verdict counts it (python.py `_limits`): the cell included
                     os.kill(-1, signal.SIGKILL)
             while True:  # reap every child: the snippet, and orphans of its own that were adopted by us

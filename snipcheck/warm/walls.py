@@ -208,31 +208,38 @@ def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None
     _check(_libc.capset(header, data), "capset")
 
 
-def usage(limit: int, shared_network: bool) -> tuple[int, int]:
+# Files open at once in all of a snippet's processes (each may raise its own limit to OPEN_FILES[1]): each costs
+# the kernel memory that no limit counts, and the machine's table of open files (fs.file-max, a few hundred
+# thousand on a small machine) is everyone's; when it is full, no other user's process can open a file.
+FILES_OPEN_AT_ONCE = 65536
+
+
+def usage(limit: int, shared_network: bool) -> tuple[int, int, int]:
     """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
-    given) the memory it uses: its processes' own share of what they wrote (anonymous and shared memory,
-    swapped or not), the memfd files they hold, and what it holds outside every process (held.py: System V IPC,
-    socket and pipe buffers). `shared_network`: its cell has the jail's network, where only
-    the sockets its processes hold are its own. Processes are counted cheaply first, from their resident and
-    swapped pages, which count a page shared since a fork once per process: a bound from above. Only a bound
-    over `limit` is counted again exactly, by shares (smaps_rollup walks every page table: a quarter of a
-    millisecond a process, every 50 ms, in every cell)."""
+    given) the memory it uses and the files its processes hold open. Its memory: its processes' own share of
+    what they wrote (anonymous and shared memory, swapped or not), the memfd files they hold, and what it holds
+    outside every process (held.py: System V IPC, socket and pipe buffers). `shared_network`: its cell has the
+    jail's network, where only the sockets its processes hold are its own. Processes are counted cheaply first,
+    from their resident and swapped pages, which count a page shared since a fork once per process: a bound
+    from above. Only a bound over `limit` is counted again exactly, by shares (smaps_rollup walks every page
+    table: a quarter of a millisecond a process, every 50 ms, in every cell)."""
     pids = [name for name in os.listdir("/proc") if name.isdigit()]
     if not limit:
-        return len(pids), 0
+        return len(pids), 0, 0
     theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
-    inodes, ends = (set() if shared_network else None), {}
-    processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends) for pid in theirs)
+    inodes, ends, opened = (set() if shared_network else None), {}, [0]
+    processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends, opened=opened) for pid in theirs)
     outside = held.ipc() + held.sockets(inodes) + held.pipes(ends)
     used = outside + processes
     if used > limit:
         used = outside + sum(_memory(pid, exact=True) for pid in theirs)
-    return len(pids), used
+    return len(pids), used, opened[0]
 
 
-def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[int, str] | None = None) -> int:
-    """The process's memory (see usage); given `sockets`, the inodes of the sockets it holds are added to it, and
-    given `pipes`, a path to each pipe it holds, by inode."""
+def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[int, str] | None = None,
+            opened: list[int] | None = None) -> int:
+    """The process's memory (see usage); given `sockets`, the inodes of the sockets it holds are added to it,
+    given `pipes`, a path to each pipe it holds, by inode, and given `opened`, its count of open files."""
     used = 0
     try:
         if exact:
@@ -246,6 +253,10 @@ def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[
             wanted = (b"RssAnon", b"RssShmem", b"VmSwap")
         used += sum(int(fields[name].split()[0]) * 1024 for name in wanted if name in fields)
         for fd in os.scandir(f"/proc/{pid}/fd"):
+            if opened is not None:
+                opened[0] += 1
+                if opened[0] > FILES_OPEN_AT_ONCE:  # enough to stop it: reading the rest would only take long
+                    break
             target = os.readlink(fd.path)
             if target.startswith("/memfd:"):
                 used += os.stat(fd.path).st_blocks * 512
