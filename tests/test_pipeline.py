@@ -210,37 +210,30 @@ def test_a_post_cannot_ask_for_more_time_than_the_command_line_gives(tmp_path):
         in done.stdout, done.stdout[-2000:]
 
 
-def test_a_snippet_making_files_without_end_stops_at_the_disk_limit(tmp_path):
-    endless = "```python\nimport os\nmade = 0\nwhile True:\n    os.mkdir(f'/tmp/{made}')\n    made += 1\n```\n"
-    site = make_site(tmp_path / "blog", {"2024-02-04-files.md": post("Files", endless)})
-    (site / "_config.yml").write_text((site / "_config.yml").read_text() + "\nsnippets:\n  disk: 4\n")
-    done = invoke(site, "test-snippets", "--timeout", "20")
-    assert done.returncode == 1
-    assert "_posts/2024-02-04-files.md:6: disk limit (4 MB, 1024 files and folders): OSError: [Errno 28] No space " \
-           "left on device" in done.stdout, done.stdout[-2000:]
+OPENER = "import os, time\ntry:\n    while True:\n        os.open('/dev/null', os.O_RDONLY)\nexcept OSError:\n    time.sleep(30)\n"
+PAST_A_LIMIT = {  # the block, the site's limit, what the report says at the block's first line
+    "files and folders": ("import os\nmade = 0\nwhile True:\n    os.mkdir(f'/tmp/{made}')\n    made += 1\n", "disk: 4",
+                          "disk limit (4 MB, 1024 files and folders): OSError: [Errno 28] No space left on device"),
+    "a fork bomb": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
+                    "processes: 32", "process limit (32 processes and threads): its processes reached it and were "
+                    "stopped; start fewer processes or threads"),  # at the limit, not at the timeout
+    "open files": ("import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
+                   "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\n"
+                   "for _ in range(min(200, 70000 // hard + 2)):\n    if os.fork() == 0:\n"
+                   f"        os.execv(sys.executable, [sys.executable, '-c', {OPENER!r}])\nos.wait()\n", "",
+                   "open-file limit (65536 files open at once in all its processes): they were stopped; close the "
+                   "files and sockets you no longer need"),
+}
 
 
-def test_a_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(tmp_path):
-    bomb = "```python\nimport os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n```\n"
-    site = make_site(tmp_path / "blog", {"2024-02-05-bomb.md": post("Bomb", bomb)})
-    (site / "_config.yml").write_text((site / "_config.yml").read_text() + "\nsnippets:\n  processes: 32\n")
-    done = invoke(site, "test-snippets", "--timeout", "20")
-    assert done.returncode == 1
-    assert "_posts/2024-02-05-bomb.md:6: process limit (32 processes and threads): its processes reached it and " \
-           "were stopped; start fewer processes or threads" in done.stdout, done.stdout[-2000:]
-
-
-def test_files_held_open_past_the_limit_fail_with_its_name(tmp_path):
-    opener = "import os, time\ntry:\n    while True:\n        os.open('/dev/null', os.O_RDONLY)\nexcept OSError:\n    time.sleep(30)\n"
-    code = ("```python\nimport os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
-            "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nfor _ in range(min(200, 70000 // hard + 2)):\n"
-            f"    if os.fork() == 0:\n        os.execv(sys.executable, [sys.executable, '-c', {opener!r}])\n"
-            "os.wait()\n```\n")
-    site = make_site(tmp_path / "blog", {"2024-02-05-files.md": post("Files", code)})
+@pytest.mark.parametrize("what", PAST_A_LIMIT)
+def test_a_snippet_past_a_limit_is_stopped_there_and_named(tmp_path, what):
+    code, limit, said = PAST_A_LIMIT[what]
+    site = make_site(tmp_path / "blog", {"2024-02-04-limited.md": post("Limited", f"```python\n{code}```\n")})
+    (site / "_config.yml").write_text((site / "_config.yml").read_text() + f"\nsnippets:\n  {limit}\n" * bool(limit))
     done = invoke(site, "test-snippets", "--timeout", "30")
     assert done.returncode == 1
-    assert "_posts/2024-02-05-files.md:6: open-file limit (65536 files open at once in all its processes): they " \
-           "were stopped; close the files and sockets you no longer need" in done.stdout, done.stdout[-2000:]
+    assert f"_posts/2024-02-04-limited.md:6: {said}" in done.stdout, done.stdout[-2000:]
 
 
 def test_build_publishes_the_seed_post_with_its_verified_output(tmp_path):
