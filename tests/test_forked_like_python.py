@@ -50,6 +50,12 @@ CASES = {
         print(loop.run_until_complete(asyncio.sleep(0, 'ran')))
         loop.close()
     """,
+    "descriptors are numbered from 3": """
+        import os, socket
+        r, w = os.pipe()
+        with open('data.txt', 'w') as f, socket.socket() as s:
+            print(r, w, f.fileno(), s.fileno())
+    """,
     "tasks are numbered from 1": """
         import asyncio
         async def child():

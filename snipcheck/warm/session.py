@@ -6,6 +6,7 @@ sessions run example by example, as a REPL would, each reported on the diagnosti
 import ast
 import atexit
 import builtins
+import fcntl
 import gc
 import io
 import linecache
@@ -156,12 +157,23 @@ def print_uncaught(err: BaseException) -> None:
     sys.excepthook(type(err), err.with_traceback(tb), tb)
 
 
+def aside(fd: int) -> int:
+    """`fd` moved out of the snippet's way, high under its open-file limit (1024): its own first file is then 3,
+    as in a fresh Python. Left where it is if the limit is lower (then nothing is above it to move to)."""
+    try:
+        moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 1000)
+    except OSError:
+        return fd
+    os.close(fd)
+    return moved
+
+
 def run(steps: list[dict], home: str) -> None:
     """Run the steps, then exit with the status `python NN.py` would. Steps before the snippet's own block
     (`own`) run with their output discarded; if one fails or ends the process, the snippet does not run."""
     session = Session(home)
-    quiet = os.open(os.devnull, os.O_WRONLY)
-    loud = os.dup(1), os.dup(2)
+    quiet = aside(os.open(os.devnull, os.O_WRONLY))
+    loud = aside(os.dup(1)), aside(os.dup(2))
     for step in steps:
         own = step.get("own", False)
         for fd, target in zip((1, 2), loud if own else (quiet, quiet)):
