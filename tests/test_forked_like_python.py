@@ -50,6 +50,7 @@ CASES = {
         print(loop.run_until_complete(asyncio.sleep(0, 'ran')))
         loop.close()
     """,
+    "asyncio's log reaches stderr": "import logging\nlogging.getLogger('asyncio').warning('careful: %s', 'this')\n",
     "descriptors are numbered from 3": """
         import os, socket
         r, w = os.pipe()

@@ -54,12 +54,17 @@ def _install_asyncio_log() -> None:
     import logging
     import traceback
 
-    class Handler(logging.Handler):
-        def emit(self, record):
-            stack = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
-            emit("asyncio", level=record.levelname, message=record.getMessage(), traceback=stack)
+    class Reporter(logging.Filter):
+        """A filter, not a handler: with a handler of its own, the logger would no longer fall back on
+        `logging.lastResort`, which prints its warnings to stderr in a fresh Python."""
 
-    logging.getLogger("asyncio").addHandler(Handler(logging.WARNING))
+        def filter(self, record):
+            if record.levelno >= logging.WARNING and not getattr(record, "snipcheck_reported", False):
+                stack = "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
+                emit("asyncio", level=record.levelname, message=record.getMessage(), traceback=stack)
+            return True
+
+    logging.getLogger("asyncio").addFilter(Reporter())
 
 
 def _run_queue_wait() -> float:
@@ -108,9 +113,10 @@ def patch_asyncio() -> None:
             end = time.monotonic()
             took = end - start - (_run_queue_wait() - waited)
             blocked = took >= slow_callback and handle._loop.get_debug()
-            if blocked:
-                emit("asyncio", level="WARNING", traceback="",
-                     message=f"Executing {module._format_handle(handle)} took {took:.3f} seconds")
+            if blocked:  # reported to us whatever the snippet does with logging, and shown as asyncio shows it
+                message = f"Executing {module._format_handle(handle)} took {took:.3f} seconds"
+                emit("asyncio", level="WARNING", traceback="", message=message)
+                module.logger.warning("%s", message, extra={"snipcheck_reported": True})
             if timeline.recording:
                 timeline.step(handle, start, end, blocked)
 
