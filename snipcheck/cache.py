@@ -49,7 +49,8 @@ def key(job: Job, jailed: bool) -> str:
         directives = {k: v for k, v in vars(snippet.directives).items() if k != "lines"}
         return [snippet.name, job.kinds.get(snippet.index, job.kind), snippet.code, directives]
     env = job.env
-    material = {"chain": [block(s) for s in job.chain], "kind": job.kind, "settings": vars(job.settings),
+    settings = {k: v for k, v in vars(job.settings).items() if k != "install_timeout"}  # (changes no result)
+    material = {"chain": [block(s) for s in job.chain], "kind": job.kind, "settings": settings,
                 "missing": [m.distribution for m in job.missing], "unrun": job.unrun, "jailed": jailed,
                 "env": [env.key, env.packages] if env is not None else None, "python": sys.version,
                 "platform": PLATFORM, "verifier": VERIFIER}

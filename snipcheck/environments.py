@@ -29,12 +29,14 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement as Parsed
 from packaging.utils import canonicalize_name
 
+from . import installing
 from .errors import PostError, ToolError, where
 from .post import FRONT_MATTER, decode
 
 ENVS = Path(".cache") / "envs"
 MARKER = "snipcheck-env.json"  # written last, inside the folder that is then renamed into place
 FORMAT = 1  # bump when an environment's layout changes: every environment is rebuilt
+INSTALL_TIMEOUT = 600.0  # seconds, unless the site says otherwise (`snippets: {install_timeout: ...}`)
 REQUIREMENTS_TXT = Path("snippets") / "requirements.txt"
 HOW = "Write a PEP 508 requirement, such as 'numpy' or 'numpy>=1.26'."
 
@@ -201,10 +203,12 @@ def key(reqs: Requirements, facts: dict) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def ensure(root: Path, reqs: Requirements, python: str = sys.executable, jailed: bool = True) -> Env:
+def ensure(root: Path, reqs: Requirements, python: str = sys.executable, jailed: bool = True,
+           timeout: float = INSTALL_TIMEOUT) -> Env:
     """The environment with exactly these requirements for this interpreter: reused when it exists (a stat
     and a small file read), otherwise built once, even by several processes at the same time. `jailed`: the
-    packages are installed in the jail (see `_install`), unless the site opted out of it."""
+    packages are installed in the jail (see `_install`), unless the site opted out of it; `timeout`: seconds
+    the install may take, after which it is stopped with everything it started."""
     facts = interpreter(python)
     folder = Path(os.path.abspath(root)) / ENVS / key(reqs, facts)  # the jail mounts it: absolute
     env = _load(folder)
@@ -213,7 +217,7 @@ def ensure(root: Path, reqs: Requirements, python: str = sys.executable, jailed:
         with _locked(folder.parent / f".{folder.name}.lock"):
             env = _load(folder)  # another process may have built it while we waited
             if env is None:
-                _build(folder, reqs, facts, jailed)
+                _build(folder, reqs, facts, jailed, timeout)
                 env = _load(folder)
     return env
 
@@ -246,7 +250,7 @@ def _locked(path: Path, wait: bool = True):
         yield True
 
 
-def _build(folder: Path, reqs: Requirements, facts: dict, jailed: bool) -> None:
+def _build(folder: Path, reqs: Requirements, facts: dict, jailed: bool, timeout: float) -> None:
     """Build in a temporary folder beside it and rename, so an environment is complete or absent."""
     building = folder.with_name(f".{folder.name}.building")
     shutil.rmtree(building, ignore_errors=True)  # left by a build that was killed: we hold the lock
@@ -262,7 +266,7 @@ def _build(folder: Path, reqs: Requirements, facts: dict, jailed: bool) -> None:
             python.unlink()
             shutil.copy2(real, python)
         if reqs.texts:
-            _install(uv, building, reqs, jailed)
+            _install(uv, building, reqs, jailed, timeout)
         site = next(building.glob("lib/*/site-packages"))
         if any(inside.is_symlink() for inside in (building / "bin", building / "lib", site.parent, site)):
             raise ToolError(f"installing {', '.join(reqs.texts)} left a link where the environment's own folders "
@@ -310,12 +314,12 @@ def _run(command: list) -> subprocess.CompletedProcess:
     return done
 
 
-def _install(uv: str | None, building: Path, reqs: Requirements, jailed: bool) -> None:
+def _install(uv: str | None, building: Path, reqs: Requirements, jailed: bool, timeout: float) -> None:
     """Install `reqs` into the environment being built. Installing runs a package's own code (building a
     source distribution runs its setup script), and a post names its packages: so, unless the site opted out
     of the jail, uv runs in one (`jail.install_command`)."""
     if jailed:
-        _install_jailed(uv, building, reqs)
+        _install_jailed(uv, building, reqs, timeout)
         return
     python = building / "bin" / "python"
     if uv:
@@ -326,16 +330,31 @@ def _install(uv: str | None, building: Path, reqs: Requirements, jailed: bool) -
     else:
         raise ToolError("neither uv nor pip is installed, so the snippets' packages cannot be installed: "
                         f"run '{sys.executable} -m pip install uv'.")
-    done = subprocess.run([str(part) for part in command], capture_output=True, text=True, env=uv_environment())
+    done = _limited([str(part) for part in command], reqs, timeout, env=uv_environment())
     if done.returncode:
         raise _install_error(reqs, (done.stderr or done.stdout).strip())
+
+
+def _limited(argv: list[str], reqs: Requirements, timeout: float, processes: int | None = None,
+             **options) -> subprocess.CompletedProcess:
+    """An install, stopped when it takes too long or (in the jail) reaches its process limit: then an error at
+    the first declaration (the installer cannot say which package it was building)."""
+    try:
+        return installing.run(argv, timeout, processes, **options)
+    except installing.Stopped as stopped:
+        first = reqs.declared[0]
+        hint = ("A package built from source can take long: allow it more with `snippets: {install_timeout: "
+                "<seconds>}` in _config.yml; else check what its build runs." if "longer" in str(stopped) else
+                "A package's build started processes without end: check what its setup script runs.")
+        raise PostError(first.path, first.line, f"installing {', '.join(map(repr, reqs.texts))} {stopped}, and "
+                        "was stopped", hint) from None
 
 
 DOWNLOADS = ".downloads"  # beside the environments: what jailed installs downloaded, theirs to reuse
 WALL_TOOLS = ("bwrap:", "unshare:", "mount:", "setpriv:", "mkdir:", "touch:", "sh:")  # the jail's, not uv's
 
 
-def _install_jailed(uv: str | None, building: Path, reqs: Requirements) -> None:
+def _install_jailed(uv: str | None, building: Path, reqs: Requirements, timeout: float) -> None:
     from . import jail
     if uv is None:
         raise ToolError(f"uv is not installed, so the snippets' packages cannot be installed in the jail: run "
@@ -358,8 +377,8 @@ def _install_jailed(uv: str | None, building: Path, reqs: Requirements) -> None:
             building, Path(uv), cache, ["pip", "install", "--quiet", "--compile-bytecode", "--python",
                                         f"{jail.INSIDE['env']}/bin/python", *reqs.texts], _passed_on(), tuple(local))
         try:
-            done = subprocess.run(command.argv, pass_fds=command.pass_fds, env=command.env or None,
-                                  capture_output=True, text=True)
+            done = _limited(command.argv, reqs, timeout, jail.INSTALL_PROCESSES, pass_fds=command.pass_fds,
+                            env=command.env or None)
         finally:
             for fd in command.pass_fds:
                 os.close(fd)

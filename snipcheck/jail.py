@@ -111,13 +111,23 @@ def command(env: Path, control_fd: int) -> Command:
     return _entered(sources, args, data)
 
 
+# Processes and threads an install may have at once (uv's threads, a build's compilers): a fork bomb in a setup
+# script stops there, and is then stopped (installing.run). Counted in the install's own user namespace (Linux
+# 5.14 and later), not among all of the builder's.
+INSTALL_PROCESSES = 2048
+# Sets the limits inside the jail, where they count, then runs the command (the environment's own Python).
+LIMITED = ("import os, resource, sys; resource.setrlimit(resource.RLIMIT_NPROC, (int(sys.argv[1]),) * 2); "
+           "resource.setrlimit(resource.RLIMIT_CORE, (0, 0)); os.execv(sys.argv[2], sys.argv[2:])")
+
+
 def install_command(building: Path, uv: Path, cache: Path, uv_args: list[str], env: dict[str, str],
                     local: tuple[tuple[Path, str, bool], ...] = ()) -> Command:
     """`uv <uv_args>` for an environment being built, in a jail of its own: installing a package may run its
     code (building a source distribution runs its setup script), and a post names the packages. The install
     sees what a snippet sees, with the network (it downloads), the environment it fills at /env and the site's
     download cache at /cache writable, and the packages the site declares as files, `local`: (what to show,
-    where, writable). `env`: the proxy, index and certificate settings to pass on."""
+    where, writable); at most INSTALL_PROCESSES processes, and no core dumps. `env`: the proxy, index and
+    certificate settings to pass on. (Its time is the caller's to limit: the jail ends with this command.)"""
     base = python_base(building)
     sources = {"env": (building, INSIDE["env"]), "cache": (cache, "/cache"), "uv": (uv, "/opt/uv/uv")}
     sources |= _python(base) | _resolver()
@@ -134,7 +144,8 @@ def install_command(building: Path, uv: Path, cache: Path, uv_args: list[str], e
         own["LD_LIBRARY_PATH"] = f"{INSIDE['python']}/lib"
     for key, value in {**env, **own}.items():
         args += ["--setenv", key, value]
-    args += ["--", "/opt/uv/uv", *uv_args]
+    args += ["--", f"{INSIDE['env']}/bin/python", "-I", "-S", "-c", LIMITED, str(INSTALL_PROCESSES), "/opt/uv/uv",
+             *uv_args]
     return _entered(sources, args, data)
 
 

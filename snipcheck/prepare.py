@@ -32,7 +32,7 @@ def prepare(root: Path, paths: list[Path], **overrides) -> Prepared:
                 reqs = environments.requirements(root, read_post(path).front_matter, path)
                 key = tuple(reqs.texts)
                 if key not in envs:
-                    envs[key] = environments.ensure(root, reqs, jailed=chosen.jail)
+                    envs[key] = environments.ensure(root, reqs, jailed=chosen.jail, timeout=chosen.install_timeout)
                 plan.attach_env(jobs, envs[key])
             prepared.jobs[path] = jobs
         except PostError as err:

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 def _site_env(root: Path, jailed: bool):
     from . import environments
-    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"), jailed=jailed)
+    from .settings import of_site
+    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"), jailed=jailed,
+                               timeout=of_site(root).install_timeout)
 
 
 def default_jobs() -> int:

@@ -11,6 +11,7 @@ with a directive before every block:
       strict: false        # a block that needs an undeclared package, the network or a service fails
       jail: true           # false: run snippets without the jail (only where none can be made)
       timeline: true       # false: no figure of what the event loop did, under any example
+      install_timeout: 600 # seconds installing the snippets' packages may take (a build from source is slow)
       requirements: [aiohttp]   # see environments.py
 
 Command-line flags win over these; directives before a block win over both, but for one thing: a block's own
@@ -33,6 +34,7 @@ class Settings:
     strict: bool = False
     jail: bool = True
     timeline: bool = True
+    install_timeout: float = 600.0
     timeout_cap: float | None = None  # `--timeout` on the command line: no block runs longer, whatever it says
 
     def but(self, **changes) -> "Settings":

@@ -6,11 +6,13 @@ test_jail_as_user.py, as a normal user."""
 import os
 import stat
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 
 from snipcheck.environments import DOWNLOADS, Requirement, Requirements, ensure, requirements
+from snipcheck.jail import INSTALL_PROCESSES
 from snipcheck.errors import PostError
 
 SETUP = """
@@ -100,3 +102,72 @@ def test_a_failed_install_leaves_nothing_and_says_which_line(tmp_path, monkeypat
         ensure(tmp_path, reqs)
     assert str(refused.value).startswith("_config.yml:7: cannot install 'snipcheck-no-such-package-zz9'")
     assert [p.name for p in (tmp_path / ".cache" / "envs").iterdir() if not p.name.endswith(".lock")] == [DOWNLOADS]
+
+
+BOMB = """
+import os, sys
+made = 0
+try:
+    while made < 100000:
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", "{marker}"])
+        made += 1
+except OSError as err:
+    sys.exit(f"fork bomb stopped after {{made}} processes: {{err.strerror}}")
+sys.exit("fork bomb never stopped")
+"""
+HANGS = """
+import os, time
+if os.fork() == 0:
+    os.execv("/bin/sleep", ["sleep", "{marker}"])
+time.sleep(3600)
+"""
+
+
+def a_site_whose_package_runs(tmp_path, setup: str) -> tuple[Path, Requirements]:
+    source, site = tmp_path / "package", tmp_path / "site"
+    source.mkdir()
+    (source / "setup.py").write_text(setup)
+    (site / "snippets").mkdir(parents=True)
+    (site / "snippets" / "requirements.txt").write_text(f"package @ {source.as_uri()}\n")
+    return site, requirements(site, {}, site / "_posts" / "none.md")
+
+
+def sleeping(marker: str) -> list[str]:
+    """Processes left of those the setup script started (`sleep <marker>`), whoever they run as."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\0" + marker.encode() + b"\0":
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def test_a_fork_bomb_in_a_setup_script_stops_at_the_install_process_limit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    marker = f"3599.{os.getpid()}"  # (what `sleep` is told: a number, and ours alone)
+    site, reqs = a_site_whose_package_runs(tmp_path, BOMB.format(marker=marker))
+    with pytest.raises(PostError) as refused:
+        ensure(site, reqs)
+    limit = f"reached its process limit ({INSTALL_PROCESSES} processes and threads), and was stopped"
+    assert limit in str(refused.value), str(refused.value)
+    assert not sleeping(marker), "the bomb's processes outlived the install"
+    assert [p.name for p in (site / ".cache" / "envs").iterdir() if not p.name.endswith(".lock")] == [DOWNLOADS]
+
+
+def test_an_install_that_hangs_is_stopped_at_its_timeout_with_all_it_started(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    marker = f"3598.{os.getpid()}"
+    site, reqs = a_site_whose_package_runs(tmp_path, HANGS.format(marker=marker))
+    started = time.monotonic()
+    with pytest.raises(PostError) as refused:
+        ensure(site, reqs, timeout=20)
+    assert time.monotonic() - started < 40  # (uv first fetches setuptools to build with)
+    named = f"'package @ {(tmp_path / 'package').as_uri()}'"
+    assert str(refused.value).startswith(f"site/snippets/requirements.txt:1: installing {named} took longer than 20 s, "
+                                         "and was stopped"), str(refused.value)
+    assert "install_timeout" in str(refused.value)
+    assert not sleeping(marker), "what the setup script started outlived the install"
+    assert [p.name for p in (site / ".cache" / "envs").iterdir() if not p.name.endswith(".lock")] == [DOWNLOADS]
