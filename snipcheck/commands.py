@@ -170,9 +170,11 @@ def _verify(root: Path, chosen, timeout, update, jobs, no_cache, no_jail, extra)
             return False
         started = _prefetch(prepared, runner, no_cache)  # the blocks run while pytest is imported and starts
         import pytest
-        if any(job.env is not None for jobs in prepared.jobs.values() for job in jobs):
+        envs = {job.env.key: job.env for jobs in prepared.jobs.values() for job in jobs if job.env is not None}
+        if envs:
             try:
                 warm.result(timeout=120)
+                runner.warm_up(root, envs.values()).result(timeout=120)  # (built by prepare: the site's may be new)
             except JailError as err:
                 raise Refused(str(err), EXIT_TOOL_BROKE) from None
             except concurrent.futures.TimeoutError:

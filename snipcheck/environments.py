@@ -204,15 +204,16 @@ def key(reqs: Requirements, facts: dict) -> str:
 
 
 def ensure(root: Path, reqs: Requirements, python: str = sys.executable, jailed: bool = True,
-           timeout: float = INSTALL_TIMEOUT) -> Env:
+           timeout: float = INSTALL_TIMEOUT, build: bool = True) -> Env | None:
     """The environment with exactly these requirements for this interpreter: reused when it exists (a stat
     and a small file read), otherwise built once, even by several processes at the same time. `jailed`: the
     packages are installed in the jail (see `_install`), unless the site opted out of it; `timeout`: seconds
-    the install may take, after which it is stopped with everything it started."""
+    the install may take, after which it is stopped with everything it started. `build` False: None rather
+    than a build."""
     facts = interpreter(python)
     folder = Path(os.path.abspath(root)) / ENVS / key(reqs, facts)  # the jail mounts it: absolute
     env = _load(folder)
-    if env is None:
+    if env is None and build:
         folder.parent.mkdir(parents=True, exist_ok=True)
         with _locked(folder.parent / f".{folder.name}.lock"):
             env = _load(folder)  # another process may have built it while we waited

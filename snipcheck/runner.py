@@ -18,10 +18,9 @@ if TYPE_CHECKING:
 
 
 def _site_env(root: Path, jailed: bool):
+    """The site's environment if it is built (building it is the run's to do: it says what went wrong where)."""
     from . import environments
-    from .settings import of_site
-    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"), jailed=jailed,
-                               timeout=of_site(root).install_timeout)
+    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"), jailed=jailed, build=False)
 
 
 def default_jobs() -> int:
@@ -62,20 +61,23 @@ class Runner:
         await interpreter.start()
         return interpreter
 
-    def warm_up(self, root: Path) -> concurrent.futures.Future:
-        """Start the interpreter of the site's environment now, so it is warm when the first block comes. The
-        future fails only if no jail can be made; other errors are left for the run to report with their post."""
+    def warm_up(self, root: Path, envs=()) -> concurrent.futures.Future:
+        """Start the interpreters of `envs`, or else of the site's environment if it is built, now: so they are
+        warm when the first block comes. The future fails only if no jail can be made; other errors are left for
+        the run to report with their post."""
         async def start():
             try:
-                env = await asyncio.get_running_loop().run_in_executor(None, _site_env, root, self.jailed)
+                found = list(envs) or [await asyncio.get_running_loop().run_in_executor(None, _site_env, root,
+                                                                                         self.jailed)]
             except Exception:
                 return
-            try:
-                await self._interpreter(env)
-            except jail.JailError:
-                raise
-            except Exception:
-                pass
+            for env in filter(None, found):
+                try:
+                    await self._interpreter(env)
+                except jail.JailError:
+                    raise
+                except Exception:
+                    pass
         return asyncio.run_coroutine_threadsafe(start(), self.loop)
 
     async def run_python(self, job: Job):

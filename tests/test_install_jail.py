@@ -13,6 +13,7 @@ import pytest
 
 from snipcheck.environments import DOWNLOADS, Requirement, Requirements, ensure, requirements
 from snipcheck.jail import INSTALL_PROCESSES
+from sites import invoke, make_site, post
 from snipcheck.errors import PostError
 
 SETUP = """
@@ -171,3 +172,22 @@ def test_an_install_that_hangs_is_stopped_at_its_timeout_with_all_it_started(tmp
     assert "install_timeout" in str(refused.value)
     assert not sleeping(marker), "what the setup script started outlived the install"
     assert [p.name for p in (site / ".cache" / "envs").iterdir() if not p.name.endswith(".lock")] == [DOWNLOADS]
+
+
+def test_a_build_whose_install_hangs_stops_once_at_the_sites_install_timeout(tmp_path):
+    """As a blogger meets it: `invoke test-snippets` says which declaration, after the site's install_timeout
+    (once: the warm-up does not build the environment the run then builds again)."""
+    source = tmp_path / "package"
+    source.mkdir()
+    (source / "setup.py").write_text("import time\ntime.sleep(3600)\n")
+    site = make_site(tmp_path / "site", {"2024-01-01-one.md": post("One", "```python\nprint(1)\n```\n")})
+    (site / "snippets").mkdir(exist_ok=True)
+    (site / "snippets" / "requirements.txt").write_text(f"package @ {source.as_uri()}\n")
+    with open(site / "_config.yml", "a") as config:
+        config.write("\nsnippets:\n  install_timeout: 15\n")
+    started = time.monotonic()
+    done = invoke(site, "test-snippets")
+    assert time.monotonic() - started < 30, done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"snippets/requirements.txt:1: installing 'package @ {source.as_uri()}' took longer than 15 s, and was " \
+           "stopped" in done.stdout + done.stderr, done.stdout + done.stderr
