@@ -115,7 +115,7 @@ def highlights_only(text: str, figure_lines: set[int], options: dict | None = No
             number = end
         elif (fence := SIMPLE_FENCE.match(line)) and gfm and after_blank:
             chars = fence.group(1)
-            closer = re.compile(rf"^{re.escape(chars[0])}{{{len(chars)},}}[ \t]*$")
+            closer = re.compile(rf"^ {{0,3}}{re.escape(chars[0])}{{{len(chars)},}}[ \t]*$")  # (as kramdown's)
             end = next((n for n in range(number + 1, len(lines)) if closer.match(lines[n])), None)
             if end is None:
                 return None  # never closed: kramdown's business

@@ -112,6 +112,9 @@ RAW_IN_HIGHLIGHT = (  # Jekyll shows print('{{ page.title }}'); the extractor re
 HIGHLIGHT_IN_FENCE = (  # a highlight tag inside a fence: Jekyll shows Rouge's HTML as code; we refuse the post
     "---\nlayout: post\ntitle: Example\n---\n\n~~~\n{% highlight python %}\nimport asyncio\n{% endhighlight %}\n~~~\n"
 )
+INDENTED_CLOSER = (  # kramdown closes a fence with one indented by up to three spaces: one block, then text
+    "---\nlayout: post\ntitle: Example\n---\n\n~~~\nimport asyncio\n\n\n ~~~\nimport asyncio\n~~~\n\n"
+)
 DASH_ENDRAW = (  # Liquid 5 does not close raw with `{%- endraw`: Jekyll fails; the extractor finds a snippet
     "---\nlayout: post\ntitle: Example\n---\n\n{% raw %}\n```\nimport asyncio\n```\n{%- endraw %}\n"
 )
@@ -123,6 +126,7 @@ DASH_ENDRAW = (  # Liquid 5 does not close raw with `{%- endraw`: Jekyll fails; 
 @example(text=RAW_IN_HIGHLIGHT)
 @example(text=DASH_ENDRAW)
 @example(text=HIGHLIGHT_IN_FENCE)
+@example(text=INDENTED_CLOSER)
 def test_snippets_are_the_code_blocks_jekyll_shows(jekyll_oracle, post_file, text):
     note(f"post:\n{text}")
     post_file.write_bytes(text.encode())
