@@ -57,6 +57,20 @@ CASES = {
         with open('data.txt', 'w') as f, socket.socket() as s:
             print(r, w, f.fileno(), s.fileno())
     """,
+    "event loops in threads leave no descriptor behind": """
+        import asyncio, os, threading
+        async def main():
+            r, w = os.pipe()
+            os.close(r), os.close(w)
+            return r
+        before = len(os.listdir('/proc/self/fd'))
+        threads = [threading.Thread(target=asyncio.run, args=(main(),)) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(len(os.listdir('/proc/self/fd')) - before, asyncio.run(main()))
+    """,
     "tasks are numbered from 1": """
         import asyncio
         async def child():

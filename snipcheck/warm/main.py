@@ -52,6 +52,7 @@ def warm_asyncio() -> None:
     finally:
         loop.close()
     asyncio.events._event_loop_policy = None
+    hooks.forget_schedstat()
 
 
 warm_asyncio()
