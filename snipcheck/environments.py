@@ -32,11 +32,12 @@ from packaging.utils import canonicalize_name
 from . import installing
 from .errors import PostError, ToolError, where
 from .post import FRONT_MATTER, decode
+from .settings import Settings
 
 ENVS = Path(".cache") / "envs"
 MARKER = "snipcheck-env.json"  # written last, inside the folder that is then renamed into place
 FORMAT = 1  # bump when an environment's layout changes: every environment is rebuilt
-INSTALL_TIMEOUT = 600.0  # seconds, unless the site says otherwise (`snippets: {install_timeout: ...}`)
+INSTALL_TIMEOUT = Settings.install_timeout  # seconds, unless the site says otherwise
 REQUIREMENTS_TXT = Path("snippets") / "requirements.txt"
 HOW = "Write a PEP 508 requirement, such as 'numpy' or 'numpy>=1.26'."
 

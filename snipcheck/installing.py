@@ -23,14 +23,13 @@ def run(argv: list[str], timeout: float, processes: int | None = None, **options
     with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                           **options) as process:
         try:
-            waited = 0.0
+            deadline = time.monotonic() + timeout
             while True:
                 try:
-                    out, err = process.communicate(timeout=min(LOOK_EVERY, max(timeout - waited, 0.01)))
+                    out, err = process.communicate(timeout=min(LOOK_EVERY, max(deadline - time.monotonic(), 0.01)))
                     break
                 except subprocess.TimeoutExpired:  # (communicate again: no output is lost)
-                    waited += LOOK_EVERY
-                    if waited >= timeout:
+                    if time.monotonic() >= deadline:
                         raise Stopped(f"took longer than {timeout:g} s") from None
                     if processes and sum(tree(process.pid).values()) >= processes:  # (bubblewrap's own outside)
                         raise Stopped(f"reached its process limit ({processes} processes and threads)") from None

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 def _site_env(root: Path, jailed: bool):
     """The site's environment if it is built (building it is the run's to do: it says what went wrong where)."""
     from . import environments
-    return environments.ensure(root, environments.requirements(root, {}, root / "_posts"), jailed=jailed, build=False)
+    reqs = environments.requirements(root, {}, root / "_posts")
+    return environments.ensure(root, reqs, jailed=jailed, build=False)
 
 
 def default_jobs() -> int:
