@@ -141,6 +141,23 @@ def test_a_forked_snippet_behaves_like_python_running_the_file(env, tmp_path, co
     assert same_paths(forked.stderr, str(env.base_prefix)) == same_paths(plain.stderr, str(env.base_prefix))
 
 
+def test_threads_are_held_by_the_process_limit_not_by_their_stacks(env):
+    """Each thread reserves an 8 MB stack, which the per-process memory limit counts as it is reserved: with
+    room made for as many as the process limit allows, 200 threads start as in `python NN.py` (at 1024 MB
+    they stopped at 125), and a memory hog is still stopped at the memory limit (test_jail)."""
+    code = textwrap.dedent("""
+        import threading, time
+        threads = [threading.Thread(target=time.sleep, args=(0.5,)) for _ in range(200)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print(len(threads), 'threads ran')
+    """)
+    done = run(env, code, processes=256)
+    assert (done.returncode, done.stdout) == (0, "200 threads ran\n"), done.stderr
+
+
 def test_a_snippet_that_patches_a_module_does_not_change_the_next(env):
     patch = "import asyncio\nasyncio.sleep = None\nprint(asyncio.sleep)\n"
     use = "import asyncio\nasyncio.run(asyncio.sleep(0))\nprint('slept')\n"

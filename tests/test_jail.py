@@ -291,8 +291,12 @@ while True:
 
 
 def test_a_memory_hog_stops_at_the_memory_limit(env):
-    done = run(env, "hog = bytearray(600 * 1024 * 1024)\n", memory_mb=256)
-    assert done.returncode == 1 and "MemoryError" in done.stderr
+    done = run(env, "import time\nhog = bytearray(600 * 1024 * 1024)\ntime.sleep(5)\nprint('kept it')\n",
+               memory_mb=256)
+    assert done.memory_full and done.returncode == -9 and not done.stdout, done
+
+    alone = run(env, "hog = bytearray(2048 * 1024 * 1024)\n", memory_mb=256)  # past what its process may reserve
+    assert alone.returncode == 1 and "MemoryError" in alone.stderr
 
 
 def test_processes_that_grow_together_stop_at_the_memory_limit(env, marker):

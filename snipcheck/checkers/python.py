@@ -113,7 +113,8 @@ def _stopped_early(outcome: Outcome) -> Result | None:
 def _limits(outcome: Outcome, error: str) -> Result | None:
     done, s = outcome.done, outcome.job.settings
     text = done.stderr
-    if done.processes >= s.processes - 1 or (done.returncode and "Resource temporarily unavailable" in text):
+    if done.processes >= s.processes - 1 or (done.returncode and re.search(
+            r"Resource temporarily unavailable|can't start new thread", text)):  # (threads count too)
         stopped = "its processes reached it and were stopped" if done.returncode == -9 else ""
         return outcome.fail(f"process limit ({s.processes} processes and threads): "
                             f"{error or stopped or f'exit status {done.returncode}'}; start fewer processes or threads")

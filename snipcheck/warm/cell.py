@@ -200,7 +200,7 @@ def snippet(request: dict, out: int, err: int, diag: int, home: str, jailed: boo
         walls.prctl(walls.PR_SET_DUMPABLE, 1)  # its own /proc/self is its own, as in any process
         walls.drop_privileges(limits["memory_mb"], limits["processes"], limits["file_mb"])
     else:
-        walls.limit(limits["memory_mb"], limits["file_mb"])
+        walls.limit(limits["memory_mb"], limits["file_mb"], limits["processes"])
     diag = session.aside(diag)  # (close-on-exec: the snippet's own subprocesses do not get our channel)
     os.chdir(home)
     own = next(step for step in request["steps"] if step.get("own"))

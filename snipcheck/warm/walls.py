@@ -197,7 +197,7 @@ def drop_privileges(memory_mb: int | None, processes: int, file_mb: int) -> None
     """Called in the snippet's own process: limits (processes, so a fork bomb stops; file size; memory), then
     no capabilities (root in no namespace) and no way to regain any. The process limit counts this snippet's
     user namespace alone."""
-    limit(memory_mb, file_mb)
+    limit(memory_mb, file_mb, processes)
     resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     cap = 0
@@ -215,8 +215,9 @@ FILES_OPEN_AT_ONCE = 65536
 
 
 def usage(limit: int, shared_network: bool) -> tuple[int, int, int]:
-    """How many processes the snippet's namespace holds now (its cell included), and (if a `limit` in bytes is
-    given) the memory it uses and the files its processes hold open. Its memory: its processes' own share of
+    """How many processes the snippet's namespace holds now (its cell included) and, if a `limit` in bytes is
+    given, how many threads they have in all (the process limit counts both), the memory it uses and the files
+    its processes hold open. Its memory: its processes' own share of
     what they wrote (anonymous and shared memory, swapped or not), the memfd files they hold, and what it holds
     outside every process (held.py: System V IPC, socket and pipe buffers). `shared_network`: its cell has the
     jail's network, where only the sockets its processes hold are its own. Processes are counted cheaply first,
@@ -227,19 +228,21 @@ def usage(limit: int, shared_network: bool) -> tuple[int, int, int]:
     if not limit:
         return len(pids), 0, 0
     theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
-    inodes, ends, opened = (set() if shared_network else None), {}, [0]
-    processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends, opened=opened) for pid in theirs)
+    inodes, ends, opened, threads = (set() if shared_network else None), {}, [0], [1]
+    processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends, opened=opened, threads=threads)
+                    for pid in theirs)
     outside = held.ipc() + held.sockets(inodes) + held.pipes(ends)
     used = outside + processes
     if used > limit:
         used = outside + sum(_memory(pid, exact=True) for pid in theirs)
-    return len(pids), used, opened[0]
+    return threads[0], used, opened[0]
 
 
 def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[int, str] | None = None,
-            opened: list[int] | None = None) -> int:
+            opened: list[int] | None = None, threads: list[int] | None = None) -> int:
     """The process's memory (see usage); given `sockets`, the inodes of the sockets it holds are added to it,
-    given `pipes`, a path to each pipe it holds, by inode, and given `opened`, its count of open files."""
+    given `pipes`, a path to each pipe it holds, by inode, given `opened`, its count of open files, and given
+    `threads`, its count of threads."""
     used = 0
     try:
         if exact:
@@ -249,8 +252,11 @@ def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[
             wanted = (b"Pss_Anon", b"Pss_Shmem", b"SwapPss") if b"Pss_Anon" in fields else (b"Pss", b"SwapPss")
         else:
             with open(f"/proc/{pid}/status", "rb") as status:
-                fields = dict(line.split(b":", 1) for line in status if line.startswith((b"Rss", b"VmSwap")))
+                fields = dict(line.split(b":", 1) for line in status
+                              if line.startswith((b"Rss", b"VmSwap", b"Threads")))
             wanted = (b"RssAnon", b"RssShmem", b"VmSwap")
+            if threads is not None:
+                threads[0] += int(fields.get(b"Threads", b"1"))
         used += sum(int(fields[name].split()[0]) * 1024 for name in wanted if name in fields)
         for fd in os.scandir(f"/proc/{pid}/fd"):
             if opened is not None:
@@ -301,13 +307,17 @@ def remove_unjailed_home(home: str) -> None:
     shutil.rmtree(home, ignore_errors=True)
 
 
-def limit(memory_mb: int | None, file_mb: int) -> None:
+def limit(memory_mb: int | None, file_mb: int, processes: int) -> None:
     """File size (a runaway writer stops) and memory per process. RLIMIT_DATA (memory a process can write), not
     RLIMIT_AS: each thread reserves (not uses) a 64 MB malloc arena and an 8 MB stack, so 1 GiB of address
-    space would run out at a dozen threads."""
+    space would run out at a dozen threads. The stacks count in RLIMIT_DATA too, reserved as they are: room is
+    made for as many as the process limit allows (else 1 GiB would stop a snippet at 125 threads, where
+    `python NN.py` starts thousands). What they and the rest really use is the cell's to count (usage)."""
     limits = [(resource.RLIMIT_FSIZE, file_mb * 1024 * 1024), (resource.RLIMIT_CORE, 0)]
     if memory_mb:
-        limits.append((resource.RLIMIT_DATA, memory_mb * 1024 * 1024))
+        stack = resource.getrlimit(resource.RLIMIT_STACK)[0]
+        stack = 8 << 20 if stack == resource.RLIM_INFINITY else stack  # (glibc's size for a thread's stack)
+        limits.append((resource.RLIMIT_DATA, memory_mb * 1024 * 1024 + processes * stack))
     for which, value in limits:
         hard = resource.getrlimit(which)[1]
         value = value if hard == resource.RLIM_INFINITY else min(value, hard)
