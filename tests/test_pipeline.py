@@ -216,11 +216,11 @@ PAST_A_LIMIT = {  # the block, the site's limit, what the report says at the blo
                           "disk limit (4 MB, 1024 files and folders): OSError: [Errno 28] No space left on device"),
     "a fork bomb": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
                     "processes: 32", "process limit (32 processes and threads): its processes reached it and were "
-                    "stopped; start fewer processes or threads"),  # at the limit, not at the timeout
+                    "stopped; start fewer processes or threads, or allow more"),  # at the limit, not at the timeout
     "a thread bomb": ("import threading, time\nwhile True:\n    try:\n        threading.Thread(target=time.sleep, "
                       "args=(60,), daemon=True).start()\n    except RuntimeError:\n        pass\n", "processes: 64",
                       "process limit (64 processes and threads): its processes reached it and were stopped; start "
-                      "fewer processes or threads"),
+                      "fewer processes or threads, or allow more"),
     "open files": ("import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\n"
                    "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\n"
                    "for _ in range(min(200, 70000 // hard + 2)):\n    if os.fork() == 0:\n"

@@ -117,10 +117,12 @@ def _limits(outcome: Outcome, error: str) -> Result | None:
             r"Resource temporarily unavailable|can't start new thread", text)):  # (threads count too)
         stopped = "its processes reached it and were stopped" if done.returncode == -9 else ""
         return outcome.fail(f"process limit ({s.processes} processes and threads): "
-                            f"{error or stopped or f'exit status {done.returncode}'}; start fewer processes or threads")
+                            f"{error or stopped or f'exit status {done.returncode}'}; start fewer processes or "
+                            "threads, or allow more (`snippets: {processes: N}` in _config.yml)")
     if done.disk_full or re.search(r"No space left on device|File too large|\[Errno 27\]", text):
         return outcome.fail(f"disk limit ({s.disk} MB, {s.files} files and folders): "
-                            f"{error or 'the snippet filled its files'}; write less data, or fewer files")
+                            f"{error or 'the snippet filled its files'}; write less data, or fewer files, or allow "
+                            "more (`snippets: {disk: MB}` in _config.yml)")
     if done.files_full:
         return outcome.fail(f"open-file limit ({done.files_full} files open at once in all its processes): they "
                             "were stopped; close the files and sockets you no longer need")
