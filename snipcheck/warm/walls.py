@@ -215,15 +215,15 @@ FILES_OPEN_AT_ONCE = 65536
 
 
 def usage(limit: int, shared_network: bool) -> tuple[int, int, int]:
-    """How many processes the snippet's namespace holds now (its cell included) and, if a `limit` in bytes is
-    given, how many threads they have in all (the process limit counts both), the memory it uses and the files
-    its processes hold open. Its memory: its processes' own share of
-    what they wrote (anonymous and shared memory, swapped or not), the memfd files they hold, and what it holds
-    outside every process (held.py: System V IPC, socket and pipe buffers). `shared_network`: its cell has the
-    jail's network, where only the sockets its processes hold are its own. Processes are counted cheaply first,
-    from their resident and swapped pages, which count a page shared since a fork once per process: a bound
-    from above. Only a bound over `limit` is counted again exactly, by shares (smaps_rollup walks every page
-    table: a quarter of a millisecond a process, every 50 ms, in every cell)."""
+    """What the snippet's namespace holds now, its cell included: its processes or, given a `limit` in bytes, its
+    processes and threads (as the process limit counts them); and, given that limit, the memory it uses and the
+    files its processes hold open. Its memory: its processes' own share of what they wrote (anonymous and shared
+    memory, swapped or not), the memfd files they hold, and what it holds outside every process (held.py: System V
+    IPC, socket and pipe buffers). `shared_network`: its cell has the jail's network, where only the sockets its
+    processes hold are its own. Processes are counted cheaply first, from their resident and swapped pages, which
+    count a page shared since a fork once per process: a bound from above. Only a bound over `limit` is counted
+    again exactly, by shares (smaps_rollup walks every page table: a quarter of a millisecond a process, every 50
+    ms, in every cell)."""
     pids = [name for name in os.listdir("/proc") if name.isdigit()]
     if not limit:
         return len(pids), 0, 0
