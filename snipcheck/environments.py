@@ -346,7 +346,7 @@ def _limited(argv: list[str], reqs: Requirements, timeout: float, processes: int
     except installing.Stopped as stopped:
         first = reqs.declared[0]
         hint = ("A package built from source can take long: allow it more with `snippets: {install_timeout: "
-                "<seconds>}` in _config.yml; else check what its build runs." if "longer" in str(stopped) else
+                "<seconds>}` in _config.yml; else check what its build runs." if stopped.late else
                 "A package's build started processes without end: check what its setup script runs.")
         raise PostError(first.path, first.line, f"installing {', '.join(map(repr, reqs.texts))} {stopped}, and "
                         "was stopped", hint) from None

@@ -13,7 +13,12 @@ LOOK_EVERY = 0.5  # seconds between looks at how many processes the install has
 
 
 class Stopped(Exception):
-    """The install was stopped: the message says why, as the end of "installing X ..."."""
+    """The install was stopped: the message says why, as the end of "installing X ..."; `late`: for its time
+    (else for its processes)."""
+
+    def __init__(self, why: str, late: bool):
+        super().__init__(why)
+        self.late = late
 
 
 def run(argv: list[str], timeout: float, processes: int | None = None, **options) -> subprocess.CompletedProcess:
@@ -30,9 +35,10 @@ def run(argv: list[str], timeout: float, processes: int | None = None, **options
                     break
                 except subprocess.TimeoutExpired:  # (communicate again: no output is lost)
                     if time.monotonic() >= deadline:
-                        raise Stopped(f"took longer than {timeout:g} s") from None
+                        raise Stopped(f"took longer than {timeout:g} s", late=True) from None
                     if processes and sum(tree(process.pid).values()) >= processes:  # (bubblewrap's own outside)
-                        raise Stopped(f"reached its process limit ({processes} processes and threads)") from None
+                        raise Stopped(f"reached its process limit ({processes} processes and threads)",
+                                      late=False) from None
         except BaseException:  # stopped, or Ctrl-C: nothing of the install outlives us
             kill(process.pid)
             raise  # (leaving the `with` closes the pipes and reaps it)

@@ -228,21 +228,26 @@ def usage(limit: int, shared_network: bool) -> tuple[int, int, int]:
     if not limit:
         return len(pids), 0, 0
     theirs = [pid for pid in pids if pid != "1"]  # (1: the cell)
-    inodes, ends, opened, threads = (set() if shared_network else None), {}, [0], [1]
-    processes = sum(_memory(pid, exact=False, sockets=inodes, pipes=ends, opened=opened, threads=threads)
-                    for pid in theirs)
-    outside = held.ipc() + held.sockets(inodes) + held.pipes(ends)
+    tally = _Tally(set() if shared_network else None)
+    processes = sum(_memory(pid, exact=False, tally=tally) for pid in theirs)
+    outside = held.ipc() + held.sockets(tally.sockets) + held.pipes(tally.pipes)
     used = outside + processes
     if used > limit:
         used = outside + sum(_memory(pid, exact=True) for pid in theirs)
-    return threads[0], used, opened[0]
+    return tally.threads, used, tally.opened
 
 
-def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[int, str] | None = None,
-            opened: list[int] | None = None, threads: list[int] | None = None) -> int:
-    """The process's memory (see usage); given `sockets`, the inodes of the sockets it holds are added to it,
-    given `pipes`, a path to each pipe it holds, by inode, given `opened`, its count of open files, and given
-    `threads`, its count of threads."""
+class _Tally:
+    """What the cheap pass over a snippet's processes gathers besides their memory: the inodes of the sockets
+    they hold (only where its cell shares the jail's network: `sockets` None), a path to each pipe they hold by
+    inode, their open files and their threads (1 for the cell)."""
+
+    def __init__(self, sockets: set[int] | None):
+        self.sockets, self.pipes, self.opened, self.threads = sockets, {}, 0, 1
+
+
+def _memory(pid: str, exact: bool, tally: _Tally | None = None) -> int:
+    """The process's memory (see usage), and given a `tally`, what it holds added to that."""
     used = 0
     try:
         if exact:
@@ -255,21 +260,21 @@ def _memory(pid: str, exact: bool, sockets: set[int] | None = None, pipes: dict[
                 fields = dict(line.split(b":", 1) for line in status
                               if line.startswith((b"Rss", b"VmSwap", b"Threads")))
             wanted = (b"RssAnon", b"RssShmem", b"VmSwap")
-            if threads is not None:
-                threads[0] += int(fields.get(b"Threads", b"1"))
+            if tally is not None:
+                tally.threads += int(fields.get(b"Threads", b"1"))
         used += sum(int(fields[name].split()[0]) * 1024 for name in wanted if name in fields)
         for fd in os.scandir(f"/proc/{pid}/fd"):
-            if opened is not None:
-                opened[0] += 1
-                if opened[0] > FILES_OPEN_AT_ONCE:  # enough to stop it: reading the rest would only take long
+            if tally is not None:
+                tally.opened += 1
+                if tally.opened > FILES_OPEN_AT_ONCE:  # enough to stop it: reading the rest would only take long
                     break
             target = os.readlink(fd.path)
             if target.startswith("/memfd:"):
                 used += os.stat(fd.path).st_blocks * 512
-            elif sockets is not None and target.startswith("socket:["):
-                sockets.add(int(target[8:-1]))
-            elif pipes is not None and target.startswith("pipe:["):
-                pipes.setdefault(int(target[6:-1]), fd.path)
+            elif tally is not None and tally.sockets is not None and target.startswith("socket:["):
+                tally.sockets.add(int(target[8:-1]))
+            elif tally is not None and target.startswith("pipe:["):
+                tally.pipes.setdefault(int(target[6:-1]), fd.path)
     except (OSError, ValueError):  # it exited meanwhile
         pass
     return used
