@@ -363,6 +363,18 @@ def seed_rows(s: Session) -> tuple[list[Row], dict[str, int]]:
             Row("the seed post, warm", {"ours": warm})], weights
 
 
+def floor_rows(s: Session, sleep: float) -> tuple[list[Row], float | None]:
+    """What a cold run of ours costs around one snippet: one that sleeps `sleep` seconds, alone, cold. No
+    number of such snippets run together can take less; the seed post's (3 s) not less than this plus the
+    difference. Beside it, invoke's own start-up (with the blog's tasks.py), a part no change of ours removes."""
+    one = s.blog("floor", corpus(1, 1, sleep))
+    single = s.timed(s.ours, one, 1, "all", repeats=REPEATS)
+    startup = s.timed(s.invoke("--list"), one, None, repeats=REPEATS)
+    return [Row(f"floor: one snippet sleeping {sleep:g} s, cold", {"ours": single}),
+            Row("  of which `invoke --list` (invoke starting, tasks.py)", {"ours": startup})], \
+        single.seconds if single.ok else None
+
+
 def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sleep: float = 1.0, serial: bool = True,
         peers_on_sleep: bool = True, via: str = "invoke", timeout: float = 120.0, say=print) -> None:
     for line in header(repo, via):
@@ -375,8 +387,13 @@ def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sle
         rows = trivial_rows(s, posts, snippets) + sleeping_rows(s, sleepers, sleep, serial, peers_on_sleep, memory)
         seed, weights = seed_rows(s)
         recording = recording_rows(s)
-    for line in table(rows + seed + recording):
+        floor, single = floor_rows(s, sleep)
+    for line in table(rows + seed + recording + floor):
         say(line)
+    if single is not None:
+        say(f"Floor: one snippet sleeping {sleep:g} s takes {single:.2f} s cold, so {sleepers} of them cannot take less "
+            f"here however they are run, nor the seed post less than {single + 3 - sleep:.2f} s (its snippet sleeps "
+            "3 s): the rest of the sleeping row is what running them at once costs.")
     say(f"Memory while ours verifies the {sleepers} sleeping snippets (a separate cold run, {memory.run.cell()}, "
         f"sampled every {memory.interval * 1000:.0f} ms):")
     for line in memory.report("invoke" if via == "invoke" else "pytest"):

@@ -26,8 +26,6 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement as Parsed
-from packaging.utils import canonicalize_name
 
 from . import installing
 from .errors import PostError, ToolError, where
@@ -71,15 +69,28 @@ class Requirements:
         return list(dict.fromkeys(_normalized(r.text) for r in self.declared))
 
 
+def _parsed(text: str):
+    """The requirement parsed, by `packaging` loaded only now: a site that declares none (most) never needs it,
+    and loading it would delay the jail, which starts as soon as this module knows the site's environment."""
+    from packaging.requirements import Requirement
+    return Requirement(text)
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+    return canonicalize_name(name)
+
+
 def _normalized(text: str) -> str:
-    parsed = Parsed(text)
-    parsed.name = canonicalize_name(parsed.name)
+    parsed = _parsed(text)
+    parsed.name = _canonical(parsed.name)
     return str(parsed)
 
 
 def _checked(text: str, path: Path, line: int | None) -> Requirement:
+    from packaging.requirements import InvalidRequirement
     try:
-        Parsed(text)
+        _parsed(text)
     except InvalidRequirement as err:
         raise PostError(path, line, f"not a valid requirement {text!r}: {str(err).splitlines()[0]}", HOW) from None
     return Requirement(text, path, line)
@@ -134,7 +145,7 @@ def requirements(root: Path, front_matter: dict, post: Path) -> Requirements:
 
 def local_path(text: str) -> Path | None:
     """The file a requirement such as `demo @ file:///home/me/demo.whl` names; None for any other."""
-    parts = urllib.parse.urlsplit(Parsed(text).url or "")
+    parts = urllib.parse.urlsplit(_parsed(text).url or "")
     return Path(urllib.request.url2pathname(parts.path)) if parts.scheme == "file" else None
 
 
@@ -431,7 +442,7 @@ def _install_error(reqs: Requirements, output: str) -> PostError:
     """Point at the declaration the installer complains about (the first one when it names none)."""
     lines = [line for line in output.splitlines() if line.strip() and not line.startswith("Using Python")]
     text = re.sub(r"[-_.]+", "-", output.lower())
-    culprit = next((r for r in reqs if re.search(rf"(?<![\w-]){re.escape(canonicalize_name(Parsed(r.text).name))}"
+    culprit = next((r for r in reqs if re.search(rf"(?<![\w-]){re.escape(_canonical(_parsed(r.text).name))}"
                                                   rf"(?![\w-])", text)), reqs.declared[0])
     message = "\n    ".join(line.strip() for line in lines[-6:])
     return PostError(culprit.path, culprit.line, f"cannot install {culprit.text!r}:\n    {message}",

@@ -82,15 +82,19 @@ def test_the_bench_prints_every_row_with_what_each_tool_ran(tmp_path):
     text = "\n".join(printed)
 
     def row(what: str) -> str:
-        return next((line for line in printed if what in line), f"no row {what!r} in:\n{text}")
+        found = next((line for line in printed if what in line), None)
+        assert found is not None, f"no row {what!r} in:\n{text}"
+        return found
 
     assert "Sybil" in text and "pytest-markdown-docs" in text and "cores" in text
     # ours, Sybil and pytest-markdown-docs each ran both snippets
     assert row("2 trivial asyncio snippets, cold").count("(2)") == 3, text
     assert row("2 snippets sleeping 0.1 s, cold").count("(2)") == 3, text
-    for what in ("kramdown's cache kept", "warm (all cached)", "serial", "bare `bundle exec jekyll build`",
-                 "warm `invoke build`", "the seed post, cold", "the seed post, warm"):
+    for what in ("kramdown's cache kept", "warm (nothing changed)", "posts touched", "serial",
+                 "bare `bundle exec jekyll build`", "warm `invoke build`", "the seed post, cold", "the seed post, warm",
+                 "floor: one snippet sleeping 0.1 s, cold", "`invoke --list`"):
         assert re.search(r"\d+\.\d\d s", row(what)), row(what)
     assert "MB PSS in all" in text
     assert "Seed post page, gzipped" in text
+    assert re.search(r"Floor: one snippet sleeping 0.1 s takes \d+\.\d\d s cold, so 2 of them cannot take less", text), text
     assert "Runs that failed" not in text, text
