@@ -139,20 +139,19 @@ def _remove_gone(root: Path, posts: set[Path] | None) -> list[Path]:
     return removed
 
 
-def timelines(root: Path, entries: list[dict]) -> None:
-    """Each verified block's timeline as a figure beside its download (`NN.timeline.svg`, a static file the
-    page shows with <img>, so nothing a snippet named can run on the page), and for the page its address, a
-    text alternative and a small table; a block without one loses any old figure."""
+def timeline(root: Path, entry: dict) -> None:
+    """A verified block's timeline as a figure beside its download (`NN.timeline.svg`, a static file the page
+    shows with <img>, so nothing a snippet named can run on the page), and for the page its address, a text
+    alternative and a small table, in place of the recorded events; a block without one loses any old figure."""
     from . import timeline
-    for entry in entries:
-        data = entry.pop("timeline", None)
-        figure = (root / entry["file"]).with_name(entry["file"].rsplit("/", 1)[-1].split(".")[0] + ".timeline.svg")
-        if not data or entry["status"] != "verified" or not data.get("tasks"):
-            figure.unlink(missing_ok=True)
-            continue
-        drawn = timeline.svg(data)
-        write_atomic(figure, drawn)
-        size = re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"', drawn)
-        entry["timeline"] = {"figure": figure.relative_to(root).as_posix(), "alt": timeline.describe(data),
-                             "rows": timeline.rows(data), "width": int(size.group(1)) if size else 300,
-                             "height": int(size.group(2)) if size else 150}
+    data = entry.pop("timeline", None)
+    figure = (root / entry["file"]).with_name(entry["file"].rsplit("/", 1)[-1].split(".")[0] + ".timeline.svg")
+    if not data or entry["status"] != "verified" or not data.get("tasks"):
+        figure.unlink(missing_ok=True)
+        return
+    drawn = timeline.svg(data)
+    write_atomic(figure, drawn)
+    size = re.search(r'<svg[^>]* width="(\d+)" height="(\d+)"', drawn)
+    entry["timeline"] = {"figure": figure.relative_to(root).as_posix(), "alt": timeline.describe(data),
+                         "rows": timeline.rows(data), "width": int(size.group(1)) if size else 300,
+                         "height": int(size.group(2)) if size else 150}

@@ -52,6 +52,8 @@ class SnippetSession:
                 if key == RESULT:
                     self.entries.append(value)
                     self.timelines[(value["site"], value["post"], value["index"])] = value.get("timeline")
+                    if getattr(self.config, "workerinput", None) is None:  # (xdist: the controller publishes)
+                        publish.timeline(Path(value["site"]), value)  # now, while later blocks still run
 
     def pytest_report_teststatus(self, report, config):
         entry = dict(getattr(report, "user_properties", ())).get(RESULT)  # collect reports have none
@@ -75,7 +77,6 @@ class SnippetSession:
             for entry in entries:
                 by_post[entry["post"]].append(entry)
             warnings = {post: warning for post, ours in by_post.items() if (warning := self._warning(ours))}
-            publish.timelines(root, entries)
             publish.write_results(root, entries, every_post=collected >= set(self.posts.get(root) or posts_in(root)), posts=collected,
                                   warnings=warnings)
         if self.config.getoption("snippet_write_baseline"):
