@@ -364,9 +364,9 @@ def seed_rows(s: Session) -> tuple[list[Row], dict[str, int]]:
 
 
 def floor_rows(s: Session, sleep: float) -> tuple[list[Row], float | None]:
-    """What a cold run of ours costs around one snippet: one that sleeps `sleep` seconds, alone, cold. No
-    number of such snippets run together can take less; the seed post's (3 s) not less than this plus the
-    difference. Beside it, invoke's own start-up (with the blog's tasks.py), a part no change of ours removes."""
+    """What a cold run of ours costs around one snippet: one that sleeps `sleep` seconds, alone. No number of
+    such snippets run together can take less, nor the seed post (3 s of sleep) less than this and the 3 s
+    less `sleep`. Beside it, invoke's own start-up (with the blog's tasks.py), a part no change of ours removes."""
     one = s.blog("floor", corpus(1, 1, sleep))
     single = s.timed(s.ours, one, 1, "all", repeats=REPEATS)
     startup = s.timed(s.invoke("--list"), one, None, repeats=REPEATS)
@@ -388,12 +388,12 @@ def run(repo: Path, posts: int = 10, snippets: int = 20, sleepers: int = 60, sle
         seed, weights = seed_rows(s)
         recording = recording_rows(s)
         floor, single = floor_rows(s, sleep)
-    for line in table(rows + seed + recording + floor):
+    for line in table(rows + floor + seed + recording):  # the floor beside the rows it bounds
         say(line)
     if single is not None:
         say(f"Floor: one snippet sleeping {sleep:g} s takes {single:.2f} s cold, so {sleepers} of them cannot take less "
-            f"here however they are run, nor the seed post less than {single + 3 - sleep:.2f} s (its snippet sleeps "
-            "3 s): the rest of the sleeping row is what running them at once costs.")
+            "here however they are run (the rest of their row is what running them at once costs), and the seed "
+            f"post, whose snippet sleeps 3 s, not much less than {single + 3 - sleep:.2f} s (timings wander).")
     say(f"Memory while ours verifies the {sleepers} sleeping snippets (a separate cold run, {memory.run.cell()}, "
         f"sampled every {memory.interval * 1000:.0f} ms):")
     for line in memory.report("invoke" if via == "invoke" else "pytest"):
