@@ -275,6 +275,6 @@ def test_uv_run_runs_a_downloaded_snippet(tmp_path, requirements, offline):
                        + "import sys\n" + "".join(f"import {name}\n" for name in requirements) + "print('ran')\n")
     command = [environments._uv(), "run", "--no-project", "--python", sys.executable, *(["--offline"] * offline),
                str(snippet)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,
-                          env={**uv_environment(), "UV_PYTHON_DOWNLOADS": "never"})
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path,  # (uv's lock files: not in /tmp)
+                          env={**uv_environment(), "UV_PYTHON_DOWNLOADS": "never", "TMPDIR": str(tmp_path)})
     assert (done.returncode, done.stdout) == (0, "ran\n"), done.stderr
