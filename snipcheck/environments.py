@@ -270,7 +270,9 @@ def _build(folder: Path, reqs: Requirements, facts: dict, jailed: bool, timeout:
     try:
         uv = _uv()
         if uv:
-            _run([uv, "venv", "--quiet", "--no-project", "--relocatable", "--python", facts["base"], building])
+            # (--no-cache: what uv would keep of the interpreter goes with it, not into the builder's HOME)
+            _run([uv, "venv", "--quiet", "--no-cache", "--no-project", "--relocatable", "--python", facts["base"],
+                  building])
         else:
             _run([facts["base"], "-m", "venv", "--copies", "--without-pip", building])
         python = building / "bin" / "python"
