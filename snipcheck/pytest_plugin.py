@@ -262,8 +262,9 @@ class SnippetItem(pytest.Item):
         listing = [f"{'>' if self.snippet.line + i == at else ' '} {self.snippet.line + i:4d} | {text}"
                    for i, text in enumerate(lines)]
         parts = [f"{where(self.snippet.post, at)}: {result.reason}", "", *listing]
-        if result.stderr.strip():
-            parts += ["", "stderr:", *self._in_post_terms(result.stderr).rstrip().splitlines()[-25:]]
+        for name, text in (("stdout", result.stdout), ("stderr", self._in_post_terms(result.stderr))):
+            if text.strip():  # (the end of each: where it went wrong)
+                parts += ["", f"{name}:", *text.rstrip().splitlines()[-25:]]
         return printable("\n".join(parts))  # a snippet's output, or a post, must not drive the terminal
 
     def _in_post_terms(self, text: str) -> str:

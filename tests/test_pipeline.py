@@ -146,6 +146,16 @@ def test_a_failing_snippet_names_the_post_line_that_raised(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_failing_snippet_shows_the_end_of_what_it_printed(tmp_path):
+    code = "```python\nfor n in range(40):\n    print('line', n)\nraise ValueError('late')\n```\n"
+    site = make_site(tmp_path / "blog", {"2024-02-06-prints.md": post("Prints", code)})
+    done = invoke(site, "test-snippets")
+    assert done.returncode == 1
+    assert "_posts/2024-02-06-prints.md:8: ValueError: late" in done.stdout, done.stdout
+    shown = done.stdout.split("\nstdout:\n", 1)[-1]
+    assert shown.startswith("line 15\n") and "line 39\n" in shown and "line 14\n" not in shown, done.stdout
+
+
 def test_a_failing_snippets_warnings_name_the_post_line_too(tmp_path):
     code = "```python\nimport warnings\nwarnings.warn('the old way', DeprecationWarning)\nraise SystemExit(3)\n```\n"
     site = make_site(tmp_path / "blog", {"2024-02-02-warned.md": post("Warned", code)})
