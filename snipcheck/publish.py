@@ -139,7 +139,7 @@ def _remove_gone(root: Path, posts: set[Path] | None) -> list[Path]:
     return removed
 
 
-def timeline(root: Path, entry: dict) -> None:
+def timeline_figure(root: Path, entry: dict) -> None:
     """A verified block's timeline as a figure beside its download (`NN.timeline.svg`, a static file the page
     shows with <img>, so nothing a snippet named can run on the page), and for the page its address, a text
     alternative and a small table, in place of the recorded events; a block without one loses any old figure."""

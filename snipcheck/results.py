@@ -53,7 +53,7 @@ class SnippetSession:
                     self.entries.append(value)
                     self.timelines[(value["site"], value["post"], value["index"])] = value.get("timeline")
                     if getattr(self.config, "workerinput", None) is None:  # (xdist: the controller publishes)
-                        publish.timeline(Path(value["site"]), value)  # now, while later blocks still run
+                        publish.timeline_figure(Path(value["site"]), value)  # now, while later blocks still run
 
     def pytest_report_teststatus(self, report, config):
         entry = dict(getattr(report, "user_properties", ())).get(RESULT)  # collect reports have none
