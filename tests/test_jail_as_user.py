@@ -6,6 +6,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -116,7 +117,7 @@ def test_a_hostile_post_built_by_a_normal_user_changes_nothing_outside(user_proj
     assert after == before
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         assert not any(marker in name for name in os.listdir(folder))
-    assert not processes_of(pwd.getpwnam(USER).pw_uid), "processes of the build's user outlived the run"
+    assert not lasting(pwd.getpwnam(USER).pw_uid), "processes of the build's user outlived the run"
 
 
 def processes_of(uid: int) -> list[str]:
@@ -125,7 +126,20 @@ def processes_of(uid: int) -> list[str]:
         try:
             if pid.isdigit() and os.stat(f"/proc/{pid}").st_uid == uid:
                 command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                found.append(f"{pid}: {command}")
+                status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                              if ":\t" in line)
+                found.append(f"{pid}: {command or status.get('Name')} ({status.get('State')}, parent "
+                             f"{status.get('PPid')})")
         except OSError:
             pass  # gone meanwhile
+    return found
+
+
+def lasting(uid: int, grace: float = 3.0) -> list[str]:
+    """The user's processes still there after `grace` seconds. One that the kernel is still tearing down as the
+    command returns (CI once caught one with no command line left, its memory gone) is gone by then; a process
+    that lives on is not."""
+    deadline = time.monotonic() + grace
+    while (found := processes_of(uid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return found
